@@ -1,0 +1,44 @@
+# Anfang gateway: `make run` starts the demo, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# CHECK:PACKAGE pairs for .ci/system-deps.sh (commands the tests and the gateway call).
+SYSTEM_DEPS := py-venv:python3-venv
+
+.PHONY: all deps venv test lint typecheck pytest bench docs clean
+
+all: test
+
+deps:
+	@PYTHON=$(PYTHON) .ci/system-deps.sh $(SYSTEM_DEPS)
+
+$(STAMP): pyproject.toml | deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/journal.py --quick
+
+docs: $(STAMP)
+	$(BIN)/python -m gateway.model.docgen
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
