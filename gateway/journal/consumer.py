@@ -1,0 +1,114 @@
+"""Consumers: read the journal in order from a position, optionally a durable named cursor.
+
+A live consumer is served from the journal's in-memory tail and woken the moment a commit lands;
+one that has fallen behind the tail reads the database in a worker thread, so it never slows the
+writer or the other consumers. Delivery is at least once: a consumer that crashes before it
+commits its position sees the same records again after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+from gateway.journal.filters import Filter
+from gateway.journal.reader import JournalReader
+from gateway.journal.records import JournalRecord
+from gateway.journal.store import DB_NAME, open_reader
+
+if TYPE_CHECKING:
+    from gateway.journal.journal import Journal
+
+READ_BATCH = 512
+
+
+class Consumer:
+    """Iterate with ``async for record in consumer``; ``commit(seq)`` after handling."""
+
+    def __init__(self, journal: Journal, flt: Filter, name: str | None, position: int) -> None:
+        self._journal = journal
+        self.filter = flt
+        self.name = name
+        self.position = position
+        """Highest seq examined so far (delivered or skipped by the filter)."""
+        self.committed = position
+        self._buffer: deque[JournalRecord] = deque()
+        self._reader: JournalReader | None = None
+        self._closed = False
+
+    def __aiter__(self) -> Consumer:
+        return self
+
+    async def __anext__(self) -> JournalRecord:
+        while not self._buffer:
+            batch = await self.next_batch()
+            if not batch and self._closed:
+                raise StopAsyncIteration
+            self._buffer.extend(batch)
+        return self._buffer.popleft()
+
+    @property
+    def lag(self) -> int:
+        """Committed records this consumer has not examined yet."""
+        return max(0, self._journal.committed_seq - self.position)
+
+    async def next_batch(
+        self, limit: int = READ_BATCH, timeout: float | None = None
+    ) -> list[JournalRecord]:
+        """Wait for matching records after the current position and return up to ``limit``.
+
+        Returns [] on timeout or when the consumer or journal closes.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not self._closed:
+            wake = self._journal.wakeup
+            head = self._journal.committed_seq
+            if self.position < head:
+                batch = self._journal.tail_read(self.position, head, limit, self.filter)
+                if batch is None:
+                    batch = await self._read_db(head, limit)
+                records, self.position = batch
+                if records:
+                    return records
+                continue
+            if self._journal.closed:
+                self._closed = True
+                break
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return []
+            try:
+                await asyncio.wait_for(wake.wait(), remaining)
+            except TimeoutError:
+                return []
+        return []
+
+    async def _read_db(self, head: int, limit: int) -> tuple[list[JournalRecord], int]:
+        if self._reader is None:
+            self._reader = JournalReader(open_reader(self._journal.data_dir / DB_NAME))
+        reader = self._reader
+        position = self.position
+        records = await asyncio.to_thread(
+            reader.query, self.filter, after_seq=position, upto_seq=head, limit=limit
+        )
+        new_position = records[-1].seq if len(records) == limit else head
+        return records, new_position
+
+    def commit(self, seq: int) -> None:
+        """Remember that everything up to ``seq`` is handled (durable with the next commit)."""
+        if seq > self.committed:
+            self.committed = seq
+            if self.name is not None:
+                self._journal.commit_cursor(self.name, seq)
+
+    def close(self) -> None:
+        if self._closed and self._reader is None:
+            return
+        self._closed = True
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self._journal.release_cursor(self)
+        self._journal.notify()

@@ -1,0 +1,112 @@
+"""Record filters: which records a consumer or a query wants.
+
+The same filter runs in memory (live consumers read the in-memory tail) and as SQL (lagging
+consumers and queries read the database), so both paths must agree; a test checks they do.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.journal.records import JournalRecord, RecordType
+
+
+def _kind_matches(pattern: str, kind: str) -> bool:
+    if "*" in pattern or "?" in pattern:
+        return fnmatch.fnmatchcase(kind, pattern)
+    return kind == pattern or kind.startswith(pattern + ".")
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Matches records by type, kind prefix or glob, source glob, phase and priority.
+
+    ``kinds=("trouble",)`` matches ``trouble`` and ``trouble.ac_loss`` but not ``troubles``;
+    ``sources=("hq/*",)`` is a shell glob over addresses; ``max_priority=2`` keeps priorities
+    1 and 2. Empty fields match everything.
+    """
+
+    types: frozenset[RecordType] = field(default_factory=lambda: frozenset({RecordType.EVENT}))
+    kinds: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    phases: frozenset[str] = frozenset()
+    max_priority: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        types: Iterable[str] | None = None,
+        kinds: Iterable[str] = (),
+        sources: Iterable[str] = (),
+        phases: Iterable[str] = (),
+        max_priority: int | None = None,
+    ) -> Filter:
+        return cls(
+            frozenset(RecordType(t) for t in types)
+            if types is not None
+            else frozenset({RecordType.EVENT}),
+            tuple(kinds),
+            tuple(sources),
+            frozenset(phases),
+            max_priority,
+        )
+
+    @classmethod
+    def everything(cls) -> Filter:
+        return cls(frozenset(RecordType))
+
+    def matches(self, record: JournalRecord) -> bool:
+        if self.types and record.rtype not in self.types:
+            return False
+        if self.kinds and not any(_kind_matches(p, record.kind) for p in self.kinds):
+            return False
+        if self.sources and not any(fnmatch.fnmatchcase(record.source, p) for p in self.sources):
+            return False
+        if self.phases and record.phase not in self.phases:
+            return False
+        return not (
+            self.max_priority is not None
+            and record.rtype is RecordType.EVENT
+            and record.priority > self.max_priority
+        )
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """A WHERE fragment (starting with ' AND ') and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.types and len(self.types) < len(RecordType):
+            clauses.append(f"rtype IN ({','.join('?' * len(self.types))})")
+            params.extend(sorted(t.value for t in self.types))
+        if self.kinds:
+            parts = []
+            for p in self.kinds:
+                if "*" in p or "?" in p:
+                    parts.append("kind GLOB ?")
+                    params.append(p)
+                else:
+                    parts.append("(kind = ? OR substr(kind, 1, ?) = ?)")
+                    params.extend([p, len(p) + 1, p + "."])
+            clauses.append("(" + " OR ".join(parts) + ")")
+        if self.sources:
+            clauses.append("(" + " OR ".join("source GLOB ?" for _ in self.sources) + ")")
+            params.extend(_fnmatch_to_sqlite_glob(p) for p in self.sources)
+        if self.phases:
+            clauses.append(f"phase IN ({','.join('?' * len(self.phases))})")
+            params.extend(sorted(self.phases))
+        if self.max_priority is not None:
+            clauses.append("(rtype != 'event' OR priority <= ?)")
+            params.append(self.max_priority)
+        return "".join(" AND " + c for c in clauses), params
+
+
+_GLOB_SPECIAL = re.compile(r"\[!")
+
+
+def _fnmatch_to_sqlite_glob(pattern: str) -> str:
+    """fnmatch writes a negated set as ``[!x]``, SQLite's GLOB as ``[^x]``."""
+    return _GLOB_SPECIAL.sub("[^", pattern)

@@ -1,0 +1,387 @@
+"""The journal: the durable, append-only, hash-chained log that is the gateway's bus.
+
+``await journal.append(record)`` returns the record's seq only once it is on disk. Consumers read
+in order through :meth:`Journal.subscribe`, each from its own position (a durable named cursor or
+an explicit seq), woken by commits, so no consumer ever blocks intake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import structlog
+
+from gateway.journal import chain
+from gateway.journal.checkpointer import Checkpointer
+from gateway.journal.consumer import Consumer
+from gateway.journal.errors import (
+    CursorInUseError,
+    JournalClosedError,
+    JournalIntegrityError,
+)
+from gateway.journal.filters import Filter
+from gateway.journal.reader import JournalReader
+from gateway.journal.records import JournalRecord, Payload, prepare
+from gateway.journal.retention import PruneReport, RetentionPolicy, prune
+from gateway.journal.store import (
+    DB_NAME,
+    DirectoryLock,
+    ensure_data_dir,
+    open_reader,
+    open_writer,
+)
+from gateway.journal.writer import MAX_BATCH, FaultState, GroupCommitWriter, WriterStats
+
+log = structlog.get_logger("anfang.journal")
+T = TypeVar("T")
+
+TAIL_SIZE = 8192
+"""Committed records kept in memory for live consumers (a few MB); a consumer further behind
+reads the database instead."""
+
+
+class _Tail:
+    """A ring of the newest committed records, indexed by seq (seqs are contiguous)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._ring: list[JournalRecord | None] = [None] * size
+        self.first = 0  # oldest seq held, 0 when empty
+        self.last = 0
+
+    def add(self, record: JournalRecord) -> None:
+        self._ring[record.seq % self._size] = record
+        self.last = record.seq
+        if self.first == 0:
+            self.first = record.seq
+        elif self.last - self.first >= self._size:
+            self.first = self.last - self._size + 1
+
+    def read(
+        self, after: int, upto: int, limit: int, flt: Filter
+    ) -> tuple[list[JournalRecord], int] | None:
+        """Matching records in (after, upto], or None when ``after`` is older than the ring."""
+        if self.first == 0 or after + 1 < self.first or upto > self.last:
+            return None
+        out: list[JournalRecord] = []
+        seq = after
+        ring, size = self._ring, self._size
+        while seq < upto and len(out) < limit:
+            seq += 1
+            record = ring[seq % size]
+            assert record is not None and record.seq == seq
+            if flt.matches(record):
+                out.append(record)
+        return out, seq
+
+
+class Journal:
+    """Open with ``await Journal.open(data_dir)``; close with ``await journal.close()``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        conn: sqlite3.Connection,
+        lock: DirectoryLock,
+        reader: JournalReader,
+        head: chain.ChainHead,
+        retention: RetentionPolicy,
+        tail_size: int,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.data_dir = data_dir
+        self.db_path = data_dir / DB_NAME
+        self.retention = retention
+        self._loop = asyncio.get_running_loop()
+        self._lock = lock
+        self._conn = conn
+        self.reader = reader
+        self._tail = _Tail(tail_size)
+        self.committed_seq = head.seq
+        self.wakeup = asyncio.Event()
+        self._cursors_in_use: set[str] = set()
+        self._consumers: set[Consumer] = set()
+        self.closed = False
+        self._anchor = chain.AnchorWriter(chain.anchor_path(self.db_path))
+        self._checkpointer = Checkpointer(self.db_path)
+        self._writer = GroupCommitWriter(
+            conn,
+            head,
+            self._anchor,
+            self._committed_threadsafe,
+            self._failed_threadsafe,
+            max_batch=max_batch,
+            on_bytes=self._checkpointer.note_written,
+        )
+        self._writer.start()
+        self._checkpointer.start()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        data_dir: Path,
+        *,
+        retention: RetentionPolicy | None = None,
+        tail_size: int = TAIL_SIZE,
+        max_batch: int = MAX_BATCH,
+        accept_anchor_mismatch: bool = False,
+    ) -> Journal:
+        """Open (or create) the journal in ``data_dir``; one writing process per directory.
+
+        Refuses a journal whose newest records no longer match the anchor file (records were cut
+        off or altered) with :class:`JournalIntegrityError`, unless ``accept_anchor_mismatch``:
+        then the old anchor is kept aside and a ``journal.tamper`` alarm is journaled.
+        ``max_batch`` caps records per transaction (1 turns group commit off, for comparison).
+        """
+        data_dir = ensure_data_dir(Path(data_dir))
+        lock = DirectoryLock(data_dir)
+        try:
+            conn = open_writer(data_dir / DB_NAME)
+        except BaseException:
+            lock.release()
+            raise
+        reader = JournalReader(conn)
+        head = reader.head()
+        try:
+            problem = _anchor_problem(reader, head, chain.anchor_path(data_dir / DB_NAME))
+            if problem and not accept_anchor_mismatch:
+                raise JournalIntegrityError(
+                    f"{problem}. Nothing was written. Run 'anfang verify' to inspect; to keep "
+                    "using this journal anyway, start with --accept-anchor-mismatch (the old "
+                    "anchor is kept aside and a journal.tamper alarm is recorded)"
+                )
+        except BaseException:
+            conn.close()
+            lock.release()
+            raise
+        if problem:
+            anchor = chain.anchor_path(data_dir / DB_NAME)
+            aside = anchor.with_name(anchor.name + f".rejected-{head.seq}")
+            anchor.replace(aside)
+        # The writer owns `conn`; reads on the loop thread use their own connection.
+        journal = cls(
+            data_dir,
+            conn,
+            lock,
+            JournalReader(open_reader(data_dir / DB_NAME)),
+            head,
+            retention or RetentionPolicy(),
+            tail_size,
+            max_batch,
+        )
+        if problem:
+            await journal._journal_tamper(problem, str(aside))
+        return journal
+
+    async def _journal_tamper(self, problem: str, aside: str) -> None:
+        from gateway.model.event import Event
+        from gateway.model.kinds import Phase
+
+        await self.append(
+            Event(
+                kind="journal.tamper",
+                phase=Phase.ALARM,
+                priority=1,
+                source="gateway/journal",
+                text=problem,
+                data={"anchor_kept_at": aside},
+            )
+        )
+
+    # -- appending -----------------------------------------------------------------------------
+
+    async def append(self, payload: Payload) -> int:
+        """Append one record; returns its seq once the record is durable.
+
+        Raises RecordValidationError for a non-record (nothing written), JournalWriteError when
+        the write failed (the record is not in the journal), JournalClosedError after close.
+        """
+        if self.closed:
+            raise JournalClosedError("journal is closed; the record was not appended")
+        entry = prepare(payload)
+        fut: asyncio.Future[int] = self._loop.create_future()
+        self._writer.submit(entry, fut)
+        return await fut
+
+    async def append_many(self, payloads: list[Payload]) -> list[int]:
+        """Append several records (same durability as :meth:`append`); seqs in order."""
+        if self.closed:
+            raise JournalClosedError("journal is closed; the records were not appended")
+        entries = [prepare(p) for p in payloads]
+        futs = []
+        for entry in entries:
+            fut: asyncio.Future[int] = self._loop.create_future()
+            self._writer.submit(entry, fut)
+            futs.append(fut)
+        return list(await asyncio.gather(*futs))
+
+    def _committed_threadsafe(
+        self, records: list[JournalRecord], offset: int, tokens: list[Any]
+    ) -> None:
+        with contextlib.suppress(RuntimeError):  # loop closed: nobody is waiting any more
+            self._loop.call_soon_threadsafe(self._committed, records, offset, tokens)
+
+    def _committed(self, records: list[JournalRecord], offset: int, tokens: list[Any]) -> None:
+        tail = self._tail
+        for record in records:
+            tail.add(record)
+        self.committed_seq = records[-1].seq
+        for fut, record in zip(tokens, records[offset:], strict=True):
+            if not fut.done():
+                fut.set_result(record.seq)
+        self.notify()
+
+    def _failed_threadsafe(self, tokens: list[Any], exc: BaseException) -> None:
+        def fail() -> None:
+            for fut in tokens:
+                if not fut.done():
+                    fut.set_exception(exc)
+
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(fail)
+
+    def notify(self) -> None:
+        """Wake every waiting consumer."""
+        old, self.wakeup = self.wakeup, asyncio.Event()
+        old.set()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def head(self) -> chain.ChainHead:
+        """The newest committed record's seq and hash (for outside copies)."""
+        return self._writer.head
+
+    def tail_read(
+        self, after: int, upto: int, limit: int, flt: Filter
+    ) -> tuple[list[JournalRecord], int] | None:
+        return self._tail.read(after, upto, limit, flt)
+
+    def subscribe(
+        self,
+        flt: Filter | None = None,
+        cursor: str | None = None,
+        *,
+        after: int | None = None,
+        new_cursor_start: Literal["beginning", "head"] = "beginning",
+    ) -> Consumer:
+        """A consumer of matching records in seq order.
+
+        With ``cursor``, reading resumes after the cursor's committed position (a new cursor
+        starts at the beginning or the head); only one live consumer may hold a cursor name.
+        Without, reading starts after ``after`` (default: the head, i.e. only new records).
+        """
+        if self.closed:
+            raise JournalClosedError("journal is closed")
+        flt = flt or Filter()
+        if cursor is not None:
+            if cursor in self._cursors_in_use:
+                raise CursorInUseError(
+                    f"cursor {cursor!r} is already held by a live consumer; each consumer "
+                    "needs its own cursor name"
+                )
+            stored = self.reader.cursor(cursor)
+            if stored is not None:
+                position = stored
+            elif after is not None:
+                position = after
+            else:
+                position = 0 if new_cursor_start == "beginning" else self.committed_seq
+            self._cursors_in_use.add(cursor)
+        else:
+            position = self.committed_seq if after is None else after
+        consumer = Consumer(self, flt, cursor, position)
+        self._consumers.add(consumer)
+        return consumer
+
+    def commit_cursor(self, name: str, seq: int) -> None:
+        self._writer.submit_cursor(name, seq)
+
+    def release_cursor(self, consumer: Consumer) -> None:
+        self._consumers.discard(consumer)
+        if consumer.name is not None:
+            self._cursors_in_use.discard(consumer.name)
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    async def run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` on the writer thread, between transactions."""
+        fut: asyncio.Future[T] = self._loop.create_future()
+
+        def done(result: Any, exc: BaseException | None) -> None:
+            def settle() -> None:
+                if fut.done():
+                    return
+                if exc is not None:
+                    fut.set_exception(exc)
+                else:
+                    fut.set_result(result)
+
+            self._loop.call_soon_threadsafe(settle)
+
+        self._writer.submit_job(fn, done)
+        return await fut
+
+    async def prune(self, now_us: int | None = None) -> PruneReport:
+        """Tombstone records older than their retention (payload removed, hashes kept)."""
+        return await self.run_on_writer(lambda conn: prune(conn, self.retention, now_us))
+
+    async def flush(self) -> None:
+        """Wait until everything queued before this call (appends, cursor positions) is durable."""
+        await self.run_on_writer(lambda conn: None)
+
+    @property
+    def fault(self) -> FaultState | None:
+        """Set while writes are failing (disk full, I/O error)."""
+        return self._writer.fault
+
+    @property
+    def stats(self) -> WriterStats:
+        return self._writer.stats
+
+    # -- closing -------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Finish queued writes, stop the writer, release the directory."""
+        if self.closed:
+            return
+        self.closed = True
+        for consumer in list(self._consumers):
+            consumer.close()
+        await asyncio.to_thread(self._writer.stop)
+        await asyncio.to_thread(self._checkpointer.stop)
+        await asyncio.sleep(0)  # let the final commit callbacks run
+        self.notify()
+        self._anchor.close()
+        self.reader.close()
+        self._conn.close()
+        self._lock.release()
+
+    async def __aenter__(self) -> Journal:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def _anchor_problem(reader: JournalReader, head: chain.ChainHead, anchor: Path) -> str | None:
+    """Why the database's end disagrees with the anchor's last line, or None."""
+    lines = chain.read_anchor(anchor)
+    if not lines:
+        return None
+    last = lines[-1]
+    if last.seq > head.seq:
+        return (
+            f"the journal ends at seq {head.seq} but its anchor records seq {last.seq}: "
+            f"the newest {last.seq - head.seq} record(s) were removed"
+        )
+    record = reader.get(last.seq)
+    if record is None or record.hash != last.hash:
+        return f"record seq {last.seq} does not match the hash in the anchor file (altered)"
+    return None

@@ -1,0 +1,190 @@
+"""Journal records: the canonical payload plus the header columns the journal indexes.
+
+The payload is stored as the exact JSON bytes the model produced; those bytes are what the hash
+chain covers, so verification never depends on re-serialising anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from gateway.journal.errors import RecordValidationError
+from gateway.model.command import AuditEntry, Command, CommandResult
+from gateway.model.event import Event
+
+Payload = Event | Command | CommandResult | AuditEntry
+
+
+class RecordType(StrEnum):
+    EVENT = "event"
+    COMMAND = "command"
+    RESULT = "result"
+    AUDIT = "audit"
+
+
+MODEL_BY_TYPE: dict[RecordType, type[BaseModel]] = {
+    RecordType.EVENT: Event,
+    RecordType.COMMAND: Command,
+    RecordType.RESULT: CommandResult,
+    RecordType.AUDIT: AuditEntry,
+}
+
+
+@dataclass(slots=True)
+class Entry:
+    """A record ready to be written: header columns and payload bytes, no seq yet."""
+
+    rtype: RecordType
+    id: str
+    kind: str
+    source: str
+    phase: str
+    priority: int
+    ts_us: int
+    schema_version: int
+    payload: bytes
+    obj: Payload
+
+
+def _ts_us(value: Any) -> int:
+    return int(value.timestamp() * 1_000_000)
+
+
+def prepare(payload: Payload) -> Entry:
+    """Turn a canonical model into a journal entry; RecordValidationError if it is not one."""
+    if isinstance(payload, Event):
+        return Entry(
+            RecordType.EVENT,
+            payload.id,
+            payload.kind,
+            payload.source,
+            payload.phase.value,
+            payload.priority,
+            _ts_us(payload.received_at),
+            payload.schema_version,
+            payload.model_dump_json().encode(),
+            payload,
+        )
+    if isinstance(payload, Command):
+        return Entry(
+            RecordType.COMMAND,
+            payload.id,
+            payload.action,
+            payload.target,
+            "",
+            0,
+            _ts_us(payload.created_at),
+            payload.schema_version,
+            payload.model_dump_json().encode(),
+            payload,
+        )
+    if isinstance(payload, CommandResult):
+        return Entry(
+            RecordType.RESULT,
+            payload.id,
+            payload.action,
+            payload.target,
+            payload.status.value,
+            0,
+            _ts_us(payload.completed_at),
+            payload.schema_version,
+            payload.model_dump_json().encode(),
+            payload,
+        )
+    if isinstance(payload, AuditEntry):
+        return Entry(
+            RecordType.AUDIT,
+            payload.id,
+            payload.action,
+            payload.target or "",
+            payload.result,
+            0,
+            _ts_us(payload.at),
+            payload.schema_version,
+            payload.model_dump_json().encode(),
+            payload,
+        )
+    raise RecordValidationError(
+        f"cannot journal a {type(payload).__name__}: only Event, Command, CommandResult and "
+        "AuditEntry are records"
+    )
+
+
+@dataclass(slots=True)
+class JournalRecord:
+    """A committed record as read back from the journal (``payload`` is None once pruned)."""
+
+    seq: int
+    rtype: RecordType
+    id: str
+    kind: str
+    source: str
+    phase: str
+    priority: int
+    ts_us: int
+    schema_version: int
+    payload: bytes | None
+    content_hash: bytes
+    prev_hash: bytes
+    hash: bytes
+    _obj: Payload | None = field(default=None, repr=False)
+
+    @property
+    def pruned(self) -> bool:
+        return self.payload is None
+
+    @property
+    def model(self) -> Payload | None:
+        """The payload as its model (with ``seq`` set on events); None for a tombstone."""
+        if self._obj is None:
+            if self.payload is None:
+                return None
+            model_type = MODEL_BY_TYPE[self.rtype]
+            try:
+                obj: Any = model_type.model_validate_json(self.payload)
+            except ValidationError as exc:
+                raise RecordValidationError(
+                    f"record seq {self.seq} does not validate as {model_type.__name__} "
+                    f"schema_version {self.schema_version}: {exc.errors()[0]['msg']}"
+                ) from exc
+            self._obj = obj
+        if isinstance(self._obj, Event) and self._obj.seq != self.seq:
+            self._obj = self._obj.model_copy(update={"seq": self.seq})
+        return self._obj
+
+    @property
+    def event(self) -> Event:
+        """The payload as an Event; raises for other record types and tombstones."""
+        obj = self.model
+        if not isinstance(obj, Event):
+            raise TypeError(f"record seq {self.seq} is a {self.rtype} record, not an event")
+        return obj
+
+
+COLUMNS = (
+    "seq, rtype, id, kind, source, phase, priority, ts_us, schema_version, payload, "
+    "content_hash, prev_hash, hash"
+)
+
+
+def from_row(row: tuple[Any, ...]) -> JournalRecord:
+    """A record from a row selected with :data:`COLUMNS`."""
+    return JournalRecord(
+        row[0],
+        RecordType(row[1]),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+    )
