@@ -1,0 +1,82 @@
+"""``anfang run [-c FILE]``: start the gateway (the demo site when no config is given)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway import logs
+from gateway.cli.common import add_command
+from gateway.config import ConfigError, load_config
+from gateway.host import Gateway
+from gateway.journal import Filter
+from gateway.sdk.discovery import discover
+
+EXIT_INVALID = 2
+
+
+def register(subparsers: Any) -> None:
+    p = add_command(
+        subparsers,
+        "run",
+        help="run the gateway (the demo site without -c)",
+        description=__doc__ or "",
+    )
+    p.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: the packaged demo config)",
+    )
+    p.add_argument(
+        "--show-events",
+        action="store_true",
+        help="print each journaled event as one line on stdout",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    installed = discover()
+    try:
+        loaded = load_config(args.config, installed.classes)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_INVALID
+    logs.configure(loaded.gateway.log.level, loaded.gateway.log.format)
+    data_dir = args.data_dir if args.data_dir_given else None
+    return asyncio.run(_serve(Gateway(loaded, installed, data_dir=data_dir), args.show_events))
+
+
+async def _serve(gateway: Gateway, show_events: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await gateway.start()
+    printer = asyncio.create_task(_print_events(gateway)) if show_events else None
+    await stop.wait()
+    if printer is not None:
+        printer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await printer
+    await gateway.stop()
+    return 0
+
+
+async def _print_events(gateway: Gateway) -> None:
+    consumer = gateway.journal.subscribe(Filter())
+    async for record in consumer:
+        e = record.event
+        local = e.occurred_at.astimezone().strftime("%H:%M:%S")
+        text = f" — {e.text}" if e.text else ""
+        print(
+            f"{record.seq:>6} {local} P{e.priority} {e.kind:<18} {e.phase:<9} {e.source}{text}",
+            flush=True,
+        )
