@@ -1,0 +1,176 @@
+"""Loading ``anfang.yaml``: YAML, ``${ENV}`` substitution, schema, plugin configs, cross-checks.
+
+Every problem found is collected (not just the first) so ``anfang check`` can list them all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from gateway.config.errors import ConfigError, ConfigIssue, issues_from_validation, key_path
+from gateway.config.schema import GatewayConfig
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass
+class LoadedConfig:
+    """The validated gateway config plus each enabled instance's validated plugin config."""
+
+    gateway: GatewayConfig
+    source: str
+    plugin_configs: dict[str, BaseModel] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    """Values substituted from the environment; never to be logged."""
+
+
+def _substitute_env(
+    node: Any, path: tuple[int | str, ...], issues: list[ConfigIssue], secrets: set[str]
+) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute_env(v, (*path, str(k)), issues, secrets) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute_env(v, (*path, i), issues, secrets) for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+
+        def replace(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            value = os.environ.get(name, default)
+            if value is None:
+                issues.append(
+                    ConfigIssue(key_path(path), f"environment variable {name} is not set")
+                )
+                return ""
+            if value:
+                secrets.add(value)
+            return value
+
+        return _ENV.sub(replace, node)
+    return node
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [ConfigIssue("", f"{where}not valid YAML: {problem}")]) from None
+
+
+def load_config(
+    path: Path | None,
+    plugin_classes: Mapping[str, Any],
+) -> LoadedConfig:
+    """Load and validate a config file (the packaged demo config when ``path`` is None).
+
+    ``plugin_classes`` maps installed plugin names to their classes (each with a ``Config``
+    model). Raises ConfigError listing every problem with its key path.
+    """
+    if path is None:
+        source = "demo config (packaged)"
+        text = resources.files("gateway").joinpath("demo.yaml").read_text(encoding="utf-8")
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(source, [ConfigIssue("", f"cannot read: {exc.strerror}")]) from None
+    raw = parse_yaml(text, source)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(source, [ConfigIssue("", "the top level must be a mapping of keys")])
+    issues: list[ConfigIssue] = []
+    secrets: set[str] = set()
+    raw = _substitute_env(raw, (), issues, secrets)
+    try:
+        gateway = GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, issues + issues_from_validation(exc)) from None
+    loaded = LoadedConfig(gateway, source, secrets=secrets)
+    issues.extend(_check_plugins(loaded, plugin_classes))
+    issues.extend(_check_pins(gateway))
+    if issues:
+        raise ConfigError(source, issues)
+    return loaded
+
+
+def _check_plugins(loaded: LoadedConfig, plugin_classes: Mapping[str, Any]) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    seen: dict[str, int] = {}
+    for i, inst in enumerate(loaded.gateway.plugins):
+        where = f"plugins[{i}]"
+        if inst.id in seen:
+            issues.append(
+                ConfigIssue(
+                    f"{where}.id",
+                    f"duplicate instance id {inst.id!r} (also plugins[{seen[inst.id]}])",
+                )
+            )
+        seen.setdefault(inst.id, i)
+        cls = plugin_classes.get(inst.plugin)
+        if cls is None:
+            installed = ", ".join(sorted(plugin_classes)) or "none"
+            issues.append(
+                ConfigIssue(
+                    f"{where}.plugin", f"unknown plugin {inst.plugin!r} (installed: {installed})"
+                )
+            )
+            continue
+        try:
+            loaded.plugin_configs[inst.id] = cls.Config.model_validate(inst.config)
+        except ValidationError as exc:
+            issues.extend(issues_from_validation(exc, f"{where}.config"))
+    return issues
+
+
+def _check_pins(gateway: GatewayConfig) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    areas = {a.name for a in gateway.areas}
+    codes: dict[str, str] = {}
+    addresses: set[str] = set()
+    for i, pin in enumerate(gateway.devices):
+        where = f"devices[{i}]"
+        if not pin.address.startswith(gateway.site.id + "/"):
+            issues.append(
+                ConfigIssue(
+                    f"{where}.address",
+                    f"address {pin.address!r} is not in site {gateway.site.id!r}",
+                )
+            )
+        if pin.address in addresses:
+            issues.append(ConfigIssue(f"{where}.address", f"{pin.address} is pinned twice"))
+        addresses.add(pin.address)
+        if pin.area is not None and pin.area not in areas:
+            issues.append(
+                ConfigIssue(
+                    f"{where}.area",
+                    f"unknown area {pin.area!r} (declared: {', '.join(sorted(areas)) or 'none'})",
+                )
+            )
+        if pin.gb_code is not None:
+            if pin.gb_code in codes:
+                issues.append(
+                    ConfigIssue(
+                        f"{where}.gb_code",
+                        f"GB code {pin.gb_code} is also pinned for {codes[pin.gb_code]}",
+                    )
+                )
+            codes[pin.gb_code] = pin.address
+    names: set[str] = set()
+    for i, area in enumerate(gateway.areas):
+        if area.name in names:
+            issues.append(ConfigIssue(f"areas[{i}].name", f"duplicate area {area.name!r}"))
+        names.add(area.name)
+    return issues

@@ -1,0 +1,91 @@
+"""The shape of ``anfang.yaml``. Plugin instance configs are checked against each plugin's own
+``Config`` model by the loader, once the installed plugins are known."""
+
+from __future__ import annotations
+
+import zoneinfo
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway.journal.retention import RetentionPolicy
+from gateway.model.address import SEGMENT_PATTERN, AddressStr
+from gateway.model.entities import GB_CODE_PATTERN
+
+SEGMENT = f"^{SEGMENT_PATTERN}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SiteConfig(Strict):
+    id: str = Field(pattern=SEGMENT, description="site segment of every address, e.g. 'hq'")
+    name: str | None = None
+    timezone: str = "UTC"
+    gb_prefix: str = Field(
+        default="3402000000", pattern=r"^\d{10}$", description="GB/T 28181 centre 8 + industry 2"
+    )
+    gb_network: int = Field(default=0, ge=0, le=9)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')"
+            ) from None
+        return value
+
+
+class JournalConfig(Strict):
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    prune_interval_s: float = Field(default=3600.0, gt=0)
+
+
+class Isolation(StrEnum):
+    INLINE = "inline"
+    PROCESS = "process"
+
+
+class PluginInstanceConfig(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,47}$", description="instance id, unique")
+    plugin: str = Field(description="installed plugin name (see 'anfang plugins')")
+    enabled: bool = True
+    isolation: Isolation = Isolation.INLINE
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class DevicePin(Strict):
+    """Installer-set facts about a device or point that override what plugins report."""
+
+    address: AddressStr
+    name: str | None = None
+    gb_code: str | None = Field(default=None, pattern=GB_CODE_PATTERN)
+    area: str | None = Field(default=None, pattern=SEGMENT)
+    location: str | None = None
+
+
+class AreaConfig(Strict):
+    name: str = Field(pattern=SEGMENT)
+    title: str | None = None
+    gb_code: str | None = Field(default=None, pattern=GB_CODE_PATTERN)
+
+
+class LogConfig(Strict):
+    level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
+    format: str = Field(default="auto", pattern=r"^(auto|json|console)$")
+
+
+class GatewayConfig(Strict):
+    site: SiteConfig
+    data_dir: Path | None = None
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    plugins: list[PluginInstanceConfig] = Field(default_factory=list)
+    devices: list[DevicePin] = Field(default_factory=list)
+    areas: list[AreaConfig] = Field(default_factory=list)
+    log: LogConfig = Field(default_factory=LogConfig)

@@ -1,0 +1,128 @@
+"""Broken configs: each problem is reported with its key path, all of them at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load_config
+from gateway.sdk.discovery import discover
+
+INSTALLED = discover().classes
+
+GOOD = """
+site: {id: hq}
+areas: [{name: lobby}]
+plugins:
+  - {id: demo, plugin: demo, config: {interval_s: 1}}
+"""
+
+BROKEN = [
+    (
+        "site: {id: hq}\nplugins: [{id: a, plugin: nope}]",
+        "plugins[0].plugin",
+        "unknown plugin 'nope'",
+    ),
+    (
+        "site: {id: hq}\nplugins: [{id: a, plugin: demo, config: {interval_s: fast}}]",
+        "plugins[0].config.interval_s",
+        "valid number",
+    ),
+    (
+        "site: {id: hq}\nplugins: [{id: a, plugin: demo, config: {interval_s: -1}}]",
+        "plugins[0].config.interval_s",
+        "greater than 0",
+    ),
+    (
+        "site: {id: hq}\nplugins: [{id: a, plugin: demo, config: {colour: red}}]",
+        "plugins[0].config.colour",
+        "unknown key",
+    ),
+    (
+        "site: {id: hq}\nplugins: [{id: a, plugin: demo}, {id: a, plugin: demo}]",
+        "plugins[1].id",
+        "duplicate instance id 'a'",
+    ),
+    ("site: {id: hq}\nplugins: [{id: A!, plugin: demo}]", "plugins[0].id", "pattern"),
+    ("site: {id: hq}\nplugins: [{plugin: demo}]", "plugins[0].id", "required key is missing"),
+    (
+        "site: {id: hq}\nplugins: [{id: a, plugin: demo, isolation: thread}]",
+        "plugins[0].isolation",
+        "'inline' or 'process'",
+    ),
+    ("plugins: []", "site", "required key is missing"),
+    ("site: {id: hq, timezone: Mars/Olympus}", "site.timezone", "unknown time zone"),
+    ("site: {id: hq, gb_prefix: '34'}", "site.gb_prefix", "pattern"),
+    ("site: {id: hq}\ndevices: [{address: other/cam-1}]", "devices[0].address", "not in site 'hq'"),
+    (
+        "site: {id: hq}\ndevices: [{address: hq/cam-1, area: vault}]",
+        "devices[0].area",
+        "unknown area 'vault'",
+    ),
+    (
+        "site: {id: hq}\ndevices: [{address: hq/a, gb_code: '34020000001320000001'},"
+        " {address: hq/b, gb_code: '34020000001320000001'}]",
+        "devices[1].gb_code",
+        "also pinned",
+    ),
+    (
+        "site: {id: hq}\njournal: {retention: {kinds: {access.granted: 30}}}",
+        "journal.retention.kinds",
+        "at least 180 days",
+    ),
+    ("site: {id: hq}\nsirens: 3", "sirens", "unknown key"),
+    (
+        "site: {id: hq}\nplugins: [{id: a, plugin: demo, config: {seed: '${NO_SUCH_VAR_X}'}}]",
+        "plugins[0].config.seed",
+        "NO_SUCH_VAR_X is not set",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "message"), BROKEN)
+def test_each_bad_key_is_reported_with_its_path(
+    tmp_path: Path, text: str, path: str, message: str
+) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, INSTALLED)
+    rendered = [str(i) for i in info.value.issues]
+    assert any(i.path == path and message in i.message for i in info.value.issues), rendered
+
+
+def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(
+        "site: {id: hq}\nplugins: [{id: a, plugin: nope}, {id: b, plugin: demo, "
+        "config: {interval_s: 0}}]\ndevices: [{address: hq/x, area: nowhere}]"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, INSTALLED)
+    assert {i.path for i in info.value.issues} == {
+        "plugins[0].plugin",
+        "plugins[1].config.interval_s",
+        "devices[0].area",
+    }
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text("site:\n  id: hq\n plugins: [\n")
+    with pytest.raises(ConfigError, match="line 3"):
+        load_config(cfg, INSTALLED)
+
+
+def test_env_substitution_and_good_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_SEED", "42")
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(GOOD.replace("interval_s: 1", "interval_s: 1, seed: '${DEMO_SEED}'"))
+    loaded = load_config(cfg, INSTALLED)
+    assert loaded.plugin_configs["demo"].seed == 42  # type: ignore[attr-defined]
+    assert "42" in loaded.secrets
+
+
+def test_packaged_demo_config_is_valid() -> None:
+    loaded = load_config(None, INSTALLED)
+    assert loaded.gateway.site.id == "branch-01"
