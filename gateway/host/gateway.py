@@ -1,0 +1,151 @@
+"""The running gateway: journal, registry, and one supervised runner per plugin instance."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from gateway.config.loader import LoadedConfig
+from gateway.host.instance import InstanceRunner
+from gateway.journal import Journal
+from gateway.model.address import GbCodeAllocator
+from gateway.model.event import Event
+from gateway.model.kinds import Phase
+from gateway.paths import default_data_dir
+from gateway.registry.registry import Registry
+from gateway.registry.statedb import StateDB, StateStore
+from gateway.sdk.clock import Clock, SystemClock
+from gateway.sdk.context import PluginContext
+from gateway.sdk.discovery import InstalledPlugins
+
+log = structlog.get_logger("anfang.gateway")
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: LoadedConfig,
+        installed: InstalledPlugins,
+        *,
+        data_dir: Path | None = None,
+        clock: Clock | None = None,
+        backoff_initial_s: float = 1.0,
+    ) -> None:
+        self.config = config
+        self.installed = installed
+        self.clock = clock or SystemClock()
+        self.data_dir = Path(data_dir or config.gateway.data_dir or default_data_dir()).expanduser()
+        self.site = config.gateway.site.id
+        self.runners: dict[str, InstanceRunner] = {}
+        self._backoff_initial_s = backoff_initial_s
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.journal: Journal
+        self.registry: Registry
+        self.statedb: StateDB
+
+    async def start(self) -> None:
+        g = self.config.gateway
+        self.journal = await Journal.open(self.data_dir, retention=g.journal.retention)
+        self.statedb = StateDB(self.data_dir / "state.sqlite3")
+        self.registry = Registry(
+            self.site,
+            self.clock,
+            self.statedb,
+            self.journal.append,
+            pins=g.devices,
+            areas=g.areas,
+            gb=GbCodeAllocator(g.site.gb_prefix, g.site.gb_network),
+        )
+        self.registry.upsert_device(f"{self.site}/gateway", kind="gateway", name="Anfang gateway")
+        await self.journal.append(
+            Event(
+                kind="gateway.started",
+                phase=Phase.MOMENTARY,
+                priority=4,
+                source=f"{self.site}/gateway",
+                plugin="host",
+                data={"data_dir": str(self.data_dir)},
+            )
+        )
+        self._tasks.append(
+            asyncio.create_task(self.registry.run_supervision(), name="registry-supervision")
+        )
+        self._tasks.append(asyncio.create_task(self._prune_periodically(), name="journal-prune"))
+        for inst in g.plugins:
+            if inst.enabled:
+                self.start_instance(inst.id)
+        if self.installed.manager is not None:
+            self.installed.manager.hook.anfang_gateway_started(instance_ids=list(self.runners))
+        log.info(
+            "gateway started",
+            site=self.site,
+            data_dir=str(self.data_dir),
+            instances=list(self.runners),
+        )
+
+    def start_instance(self, instance_id: str) -> InstanceRunner:
+        inst = next(i for i in self.config.gateway.plugins if i.id == instance_id)
+        cls = self.installed.classes[inst.plugin]
+        self.registry.upsert_device(
+            f"{self.site}/{inst.id}",
+            kind="plugin",
+            plugin=inst.id,
+            name=f"{inst.plugin} instance {inst.id}",
+        )
+
+        def make_context(on_failed: Any) -> PluginContext:
+            return PluginContext(
+                instance_id=inst.id,
+                plugin_name=inst.plugin,
+                site=self.site,
+                journal=self.journal,
+                registry=self.registry,
+                kinds=self.installed.kinds,
+                state=StateStore(self.statedb, f"plugin:{inst.id}"),
+                clock=self.clock,
+                on_task_failed=on_failed,
+            )
+
+        runner = InstanceRunner(
+            inst.id,
+            cls,
+            self.config.plugin_configs[inst.id],
+            make_context,
+            self.clock,
+            backoff_initial_s=self._backoff_initial_s,
+        )
+        self.runners[inst.id] = runner
+        runner.start()
+        return runner
+
+    async def _prune_periodically(self) -> None:
+        interval = self.config.gateway.journal.prune_interval_s
+        while True:
+            await self.clock.sleep(interval)
+            report = await self.journal.prune()
+            if report.pruned:
+                log.info("journal pruned", records=report.pruned, by_kind=report.by_kind)
+
+    async def stop(self) -> None:
+        if self.installed.manager is not None:
+            self.installed.manager.hook.anfang_gateway_stopping()
+        for runner in self.runners.values():
+            await runner.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.journal.append(
+            Event(
+                kind="gateway.stopped",
+                phase=Phase.MOMENTARY,
+                priority=4,
+                source=f"{self.site}/gateway",
+                plugin="host",
+            )
+        )
+        await self.journal.close()
+        self.statedb.close()
+        log.info("gateway stopped")

@@ -1,0 +1,96 @@
+"""Finding installed plugins: entry points in ``anfang.plugins``, loaded through pluggy.
+
+First-party plugins in ``plugins/`` are registered through the same entry points a third party
+uses (see pyproject.toml), so there is one path for everyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+import structlog
+
+from gateway.model.kinds import KindError, KindRegistry
+from gateway.sdk import hookspecs
+from gateway.sdk.plugin import Plugin
+
+log = structlog.get_logger("anfang.plugins")
+ENTRY_POINT_GROUP = "anfang.plugins"
+
+
+class _ClassProvider:
+    """Adapts an entry point that names a Plugin class to the discovery hook."""
+
+    def __init__(self, cls: type[Plugin[Any]]) -> None:
+        self._cls = cls
+
+    @hookspecs.hookimpl
+    def anfang_plugin_classes(self) -> list[type[Plugin[Any]]]:
+        return [self._cls]
+
+
+@dataclass
+class InstalledPlugins:
+    classes: dict[str, type[Plugin[Any]]] = field(default_factory=dict)
+    kinds: KindRegistry = field(default_factory=KindRegistry)
+    distributions: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    manager: pluggy.PluginManager | None = None
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def discover(extra: list[object] | None = None) -> InstalledPlugins:
+    """Load every installed plugin; a plugin that fails to load is reported, not fatal."""
+    pm = plugin_manager()
+    found = InstalledPlugins(manager=pm)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not stop the gateway
+            found.errors.append(f"entry point {ep.name} ({ep.value}) failed to load: {exc}")
+            continue
+        provider = _ClassProvider(obj) if isinstance(obj, type) and issubclass(obj, Plugin) else obj
+        pm.register(provider, name=f"ep:{ep.name}")
+        if ep.dist is not None:
+            found.distributions[ep.name] = f"{ep.dist.name} {ep.dist.version}"
+    for obj in extra or []:
+        provider = _ClassProvider(obj) if isinstance(obj, type) and issubclass(obj, Plugin) else obj
+        pm.register(provider)
+    for classes in pm.hook.anfang_plugin_classes():
+        for cls in classes:
+            _add_class(found, cls)
+    for kinds in pm.hook.anfang_event_kinds():
+        for spec in kinds:
+            namespace = spec.name.split(".")[0]
+            try:
+                found.kinds.register(namespace, spec)
+            except KindError as exc:
+                found.errors.append(str(exc))
+    return found
+
+
+def _add_class(found: InstalledPlugins, cls: type[Plugin[Any]]) -> None:
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        found.errors.append(f"{cls.__module__}.{cls.__qualname__} has no 'name'")
+        return
+    if name in found.classes and found.classes[name] is not cls:
+        found.errors.append(
+            f"two plugins are named {name!r}: {found.classes[name].__module__} and {cls.__module__}"
+        )
+        return
+    for spec in cls.kinds:
+        try:
+            found.kinds.register(name, spec)
+        except KindError as exc:
+            found.errors.append(f"plugin {name}: {exc}")
+            return
+    found.classes[name] = cls

@@ -1,0 +1,79 @@
+"""Supervision and device clocks with a controlled clock, on a real journal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from gateway.journal import Filter, Journal
+from gateway.model.entities import DeviceStatus
+from gateway.registry import Registry, StateDB
+from gateway.sdk import ManualClock
+
+
+async def test_device_goes_offline_and_restores_on_a_controlled_clock(data_dir: Path) -> None:
+    clock = ManualClock()
+    async with await Journal.open(data_dir) as journal:
+        reg = Registry("hq", clock, StateDB(data_dir / "state.sqlite3"), journal.append)
+        reg.upsert_device("hq/panel-1", kind="panel", plugin="rx")
+        reg.supervise("hq/panel-1", 60)
+        await clock.advance(59)
+        await reg.check_supervision()
+        assert reg.devices["hq/panel-1"].status is not DeviceStatus.OFFLINE
+        await clock.advance(2)
+        await reg.check_supervision()
+        assert reg.devices["hq/panel-1"].status is DeviceStatus.OFFLINE
+        await clock.advance(30)
+        await reg.check_supervision()  # still offline: no second alarm
+        await reg.heard("hq/panel-1/zone-3")  # any point of the device counts
+        assert reg.devices["hq/panel-1"].status is DeviceStatus.ONLINE
+        events = journal.reader.query(Filter.build(kinds=["device.offline"]))
+    assert [(e.phase, e.source) for e in events] == [
+        ("alarm", "hq/panel-1"),
+        ("restore", "hq/panel-1"),
+    ]
+
+
+async def test_offline_state_survives_a_restart(data_dir: Path) -> None:
+    clock = ManualClock()
+    async with await Journal.open(data_dir) as journal:
+        db = StateDB(data_dir / "state.sqlite3")
+        reg = Registry("hq", clock, db, journal.append)
+        reg.upsert_device("hq/panel-1", kind="panel")
+        reg.supervise("hq/panel-1", 10)
+        await clock.advance(11)
+        await reg.check_supervision()
+        db.close()
+        reg2 = Registry("hq", clock, StateDB(data_dir / "state.sqlite3"), journal.append)
+        assert reg2.devices["hq/panel-1"].status is DeviceStatus.OFFLINE
+        await clock.advance(30)
+        await reg2.check_supervision()
+        assert len(journal.reader.query(Filter.build(kinds=["device.offline"]))) == 1
+
+
+async def test_clock_skew_alarm_and_restore(data_dir: Path) -> None:
+    clock = ManualClock()
+    async with await Journal.open(data_dir) as journal:
+        reg = Registry("hq", clock, StateDB(data_dir / "state.sqlite3"), journal.append)
+        reg.upsert_device("hq/panel-1", kind="panel")
+        assert await reg.report_clock("hq/panel-1", clock.now() + timedelta(seconds=4)) == 4
+        await reg.report_clock("hq/panel-1", clock.now() - timedelta(seconds=25))
+        await reg.report_clock("hq/panel-1", clock.now() - timedelta(seconds=26))
+        await reg.report_clock("hq/panel-1", clock.now() + timedelta(seconds=1))
+        events = journal.reader.query(Filter.build(kinds=["device.clock_skew"]))
+        assert reg.devices["hq/panel-1"].clock_offset_s == 1.0
+    assert [e.phase for e in events] == ["alarm", "restore"]
+
+
+async def test_pins_win_and_gb_codes_are_assigned(data_dir: Path) -> None:
+    from gateway.config.schema import DevicePin
+
+    async with await Journal.open(data_dir) as journal:
+        pins = [DevicePin(address="hq/cam-1", name="Lobby", gb_code="34020000001320000009")]
+        reg = Registry(
+            "hq", ManualClock(), StateDB(data_dir / "state.sqlite3"), journal.append, pins=pins
+        )
+        cam = reg.upsert_device("hq/cam-1", kind="ipc", name="IPC-4 firmware name")
+        other = reg.upsert_device("hq/cam-2", kind="ipc")
+    assert (cam.name, cam.gb_code) == ("Lobby", "34020000001320000009")
+    assert other.gb_code == "34020000001320000001"
