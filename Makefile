@@ -1,4 +1,4 @@
-# Anfang gateway: `make run` starts the demo, `make test` runs every test.
+# Anfang gateway: `make run` starts the demo site, `make test` runs every test.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # CHECK:PACKAGE pairs for .ci/system-deps.sh (commands the tests and the gateway call).
 SYSTEM_DEPS := py-venv:python3-venv
 
-.PHONY: all deps venv test lint typecheck pytest bench docs clean
+.PHONY: all deps venv run test lint typecheck pytest bench docs clean
 
 all: test
 
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml | deps
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/anfang run --show-events
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
