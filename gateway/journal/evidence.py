@@ -102,7 +102,7 @@ def export_range(
         proof_from = max(last, first - 1) + 1
         digests: list[str] = []
         for r in _records(conn, proof_from - 1, head_row[0] if head_row else 0):
-            digests.append(_digest(r).hex())
+            digests.append(r.digest().hex())
             if len(digests) >= PROOF_CHUNK:
                 out.write(json.dumps({"proof": digests}) + "\n")
                 digests = []
@@ -126,21 +126,6 @@ def _records(conn: sqlite3.Connection, after: int, upto: int) -> Iterator[Journa
         for row in rows:
             yield from_row(row)
         after = rows[-1][0]
-
-
-def _digest(r: JournalRecord) -> bytes:
-    return chain.record_digest(
-        r.seq,
-        r.rtype.value,
-        r.id,
-        r.kind,
-        r.source,
-        r.phase,
-        r.priority,
-        r.ts_us,
-        r.schema_version,
-        r.content_hash,
-    )
 
 
 @dataclass

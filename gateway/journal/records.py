@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gateway.journal import chain
 from gateway.journal.errors import RecordValidationError
 from gateway.model.command import AuditEntry, Command, CommandResult
 from gateway.model.event import Event
@@ -136,6 +137,39 @@ class JournalRecord:
     @property
     def pruned(self) -> bool:
         return self.payload is None
+
+    def digest(self) -> bytes:
+        """The record's own digest (seq, header, content hash) that the chain links."""
+        return chain.record_digest(
+            self.seq,
+            self.rtype.value,
+            self.id,
+            self.kind,
+            self.source,
+            self.phase,
+            self.priority,
+            self.ts_us,
+            self.schema_version,
+            self.content_hash,
+        )
+
+    def as_row(self) -> tuple[Any, ...]:
+        """The values of :data:`COLUMNS`, in order."""
+        return (
+            self.seq,
+            self.rtype.value,
+            self.id,
+            self.kind,
+            self.source,
+            self.phase,
+            self.priority,
+            self.ts_us,
+            self.schema_version,
+            self.payload,
+            self.content_hash,
+            self.prev_hash,
+            self.hash,
+        )
 
     @property
     def model(self) -> Payload | None:

@@ -66,18 +66,7 @@ def _record_problems(
         found.append((r.seq, "broken-link", "prev_hash does not match the previous record"))
     if r.payload is not None and chain.content_hash(r.payload) != r.content_hash:
         found.append((r.seq, "altered", "payload does not match its content hash"))
-    digest = chain.record_digest(
-        r.seq,
-        r.rtype.value,
-        r.id,
-        r.kind,
-        r.source,
-        r.phase,
-        r.priority,
-        r.ts_us,
-        r.schema_version,
-        r.content_hash,
-    )
+    digest = r.digest()
     if chain.link(prev, digest) != r.hash:
         found.append((r.seq, "altered", "header or hash does not match the chain"))
     return found

@@ -168,14 +168,12 @@ class GroupCommitWriter:
         entries = fault_entries + [entry for entry, _ in appends]
         tokens = [token for _, token in appends]
         seq, prev = self.head.seq, self.head.hash
-        rows: list[tuple[Any, ...]] = []
         records: list[JournalRecord] = []
         for e in entries:
             seq += 1
-            chash = chain.content_hash(e.payload)
-            digest = chain.record_digest(
+            record = JournalRecord(
                 seq,
-                e.rtype.value,
+                e.rtype,
                 e.id,
                 e.kind,
                 e.source,
@@ -183,45 +181,15 @@ class GroupCommitWriter:
                 e.priority,
                 e.ts_us,
                 e.schema_version,
-                chash,
+                e.payload,
+                chain.content_hash(e.payload),
+                prev,
+                b"",
+                e.obj,
             )
-            h = chain.link(prev, digest)
-            rows.append(
-                (
-                    seq,
-                    e.rtype.value,
-                    e.id,
-                    e.kind,
-                    e.source,
-                    e.phase,
-                    e.priority,
-                    e.ts_us,
-                    e.schema_version,
-                    e.payload,
-                    chash,
-                    prev,
-                    h,
-                )
-            )
-            records.append(
-                JournalRecord(
-                    seq,
-                    e.rtype,
-                    e.id,
-                    e.kind,
-                    e.source,
-                    e.phase,
-                    e.priority,
-                    e.ts_us,
-                    e.schema_version,
-                    e.payload,
-                    chash,
-                    prev,
-                    h,
-                    e.obj,
-                )
-            )
-            prev = h
+            record.hash = prev = chain.link(prev, record.digest())
+            records.append(record)
+        rows = [r.as_row() for r in records]
         started = time.perf_counter()
         try:
             self._conn.execute("BEGIN IMMEDIATE")
