@@ -35,41 +35,50 @@ class Checkpointer:
         self.checkpoints = 0
         self.written = 0
         """Bytes committed since the last checkpoint; the writer adds to it."""
+        self._lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._run, name="anfang-journal-checkpoint", daemon=True
         )
-
-    def note_written(self, n: int) -> None:
-        self.written += n
 
     def start(self) -> None:
         self._thread.start()
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
+        idle = 0.0
         try:
-            conn = connect(self._db_path)
-            conn.execute("PRAGMA synchronous = FULL")
-            idle = 0.0
-            while not self._stop.wait(POLL_S):
+            while True:
+                stopping = self._stop.wait(POLL_S)
                 idle += POLL_S
-                if self.written >= self._threshold or (self.written and idle >= MAX_INTERVAL_S):
-                    self._checkpoint(conn)
-                    idle = 0.0
-            self._checkpoint(conn)
-        except sqlite3.Error as exc:
-            log.error("checkpointer stopped; SQLite will checkpoint on its own", error=str(exc))
+                due = self.written >= self._threshold or (self.written and idle >= MAX_INTERVAL_S)
+                if due or stopping:
+                    # Autocheckpoint is off: this thread must keep going whatever fails.
+                    try:
+                        if conn is None:
+                            conn = connect(self._db_path)
+                            conn.execute("PRAGMA synchronous = FULL")
+                        self._checkpoint(conn)
+                        idle = 0.0
+                    except Exception as exc:
+                        log.warning("WAL checkpoint failed; retrying", error=str(exc))
+                        if conn is not None:
+                            conn.close()
+                            conn = None
+                if stopping:
+                    return
         finally:
             if conn is not None:
                 conn.close()
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        try:
+        with self._lock:
             self.written = 0
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            self.checkpoints += 1
-        except sqlite3.OperationalError as exc:  # busy or disk full: try again next interval
-            log.warning("WAL checkpoint failed", error=str(exc))
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self.checkpoints += 1
+
+    def note_written(self, n: int) -> None:
+        with self._lock:
+            self.written += n
 
     def stop(self) -> None:
         self._stop.set()

@@ -35,6 +35,7 @@ class Consumer:
         self.committed = position
         self._buffer: deque[JournalRecord] = deque()
         self._reader: JournalReader | None = None
+        self._reading = False  # a worker thread is using _reader right now
         self._closed = False
 
     def __aiter__(self) -> Consumer:
@@ -60,6 +61,8 @@ class Consumer:
 
         Returns [] on timeout or when the consumer or journal closes.
         """
+        if limit < 1:
+            raise ValueError(f"next_batch limit must be at least 1, got {limit}")
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while not self._closed:
@@ -89,12 +92,16 @@ class Consumer:
         if self._reader is None:
             self._reader = JournalReader(open_reader(self._journal.data_dir / DB_NAME))
         reader = self._reader
-        position = self.position
-        records = await asyncio.to_thread(
-            reader.query, self.filter, after_seq=position, upto_seq=head, limit=limit
-        )
-        new_position = records[-1].seq if len(records) == limit else head
-        return records, new_position
+        self._reading = True
+        try:
+            records, scanned = await asyncio.to_thread(
+                reader.scan, self.filter, after_seq=self.position, upto_seq=head, limit=limit
+            )
+        finally:
+            self._reading = False
+            if self._closed:  # closed while the thread read: close the connection only now
+                self._close_reader()
+        return records, scanned
 
     def commit(self, seq: int) -> None:
         """Remember that everything up to ``seq`` is handled (durable with the next commit)."""
@@ -103,12 +110,16 @@ class Consumer:
             if self.name is not None:
                 self._journal.commit_cursor(self.name, seq)
 
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
     def close(self) -> None:
         if self._closed and self._reader is None:
             return
         self._closed = True
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        if not self._reading:  # never close a connection a worker thread is using
+            self._close_reader()
         self._journal.release_cursor(self)
         self._journal.notify()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -27,7 +29,7 @@ from gateway.journal.errors import (
 from gateway.journal.filters import Filter
 from gateway.journal.reader import JournalReader
 from gateway.journal.records import JournalRecord, Payload, prepare
-from gateway.journal.retention import PruneReport, RetentionPolicy, prune
+from gateway.journal.retention import PruneReport, RetentionPolicy, prune_batch
 from gateway.journal.store import (
     DB_NAME,
     DirectoryLock,
@@ -214,13 +216,9 @@ class Journal:
         """Append several records (same durability as :meth:`append`); seqs in order."""
         if self.closed:
             raise JournalClosedError("journal is closed; the records were not appended")
-        entries = [prepare(p) for p in payloads]
-        futs = []
-        for entry in entries:
-            fut: asyncio.Future[int] = self._loop.create_future()
-            self._writer.submit(entry, fut)
-            futs.append(fut)
-        return list(await asyncio.gather(*futs))
+        items = [(prepare(p), self._loop.create_future()) for p in payloads]
+        self._writer.submit_many(items)
+        return list(await asyncio.gather(*(fut for _, fut in items)))
 
     def _committed_threadsafe(
         self, records: list[JournalRecord], offset: int, tokens: list[Any]
@@ -293,6 +291,8 @@ class Journal:
                 position = after
             else:
                 position = 0 if new_cursor_start == "beginning" else self.committed_seq
+            if stored is None:  # save the start, or a crash before the first commit skips records
+                self._writer.submit_cursor(cursor, position)
             self._cursors_in_use.add(cursor)
         else:
             position = self.committed_seq if after is None else after
@@ -323,14 +323,28 @@ class Journal:
                 else:
                     fut.set_result(result)
 
-            self._loop.call_soon_threadsafe(settle)
+            with contextlib.suppress(RuntimeError):  # loop closed: nobody waits any more
+                self._loop.call_soon_threadsafe(settle)
 
         self._writer.submit_job(fn, done)
         return await fut
 
     async def prune(self, now_us: int | None = None) -> PruneReport:
-        """Tombstone records older than their retention (payload removed, hashes kept)."""
-        return await self.run_on_writer(lambda conn: prune(conn, self.retention, now_us))
+        """Tombstone records older than their retention (payload removed, hashes kept).
+
+        One batch per writer job: appends queued meanwhile are written between batches, so a
+        large prune never holds up intake.
+        """
+        now = time.time_ns() // 1000 if now_us is None else now_us
+        report = PruneReport()
+        after: int | None = 0
+        while after is not None:
+            after = await self.run_on_writer(
+                functools.partial(
+                    prune_batch, policy=self.retention, now_us=now, after=after, report=report
+                )
+            )
+        return report
 
     async def flush(self) -> None:
         """Wait until everything queued before this call (appends, cursor positions) is durable."""
@@ -358,8 +372,11 @@ class Journal:
         await asyncio.to_thread(self._checkpointer.stop)
         await asyncio.sleep(0)  # let the final commit callbacks run
         self.notify()
-        self._anchor.close()
         self.reader.close()
+        if self._writer.alive:  # never pull the connection or the lock from a live writer
+            log.error("journal writer did not stop in time; keeping its files and lock open")
+            return
+        self._anchor.close()
         self._conn.close()
         self._lock.release()
 

@@ -62,6 +62,14 @@ class WriterStats:
 class _Job:
     fn: Callable[[sqlite3.Connection], Any]
     done: Callable[[Any, BaseException | None], None]
+    after: int
+    """Appends submitted before this job; it runs once that many have been written or failed."""
+
+
+RETRY_INITIAL_S = 0.05
+RETRY_MAX_S = 5.0
+"""After a failed transaction, positions waiting to be saved are retried on this backoff rather
+than at once: a full disk must not turn the writer into a busy loop."""
 
 
 class GroupCommitWriter:
@@ -89,8 +97,15 @@ class GroupCommitWriter:
         self._cond = threading.Condition()
         self._appends: list[tuple[Entry, Any]] = []
         self._cursors: dict[str, int] = {}
+        self._retry_cursors: dict[str, int] = {}
+        self._retry_at = 0.0
+        self._retry_delay = RETRY_INITIAL_S
         self._jobs: list[_Job] = []
+        self._submitted = 0  # appends ever submitted
+        self._taken = 0  # appends ever taken into a transaction (written or failed)
         self._stopping = False
+        self.dead: BaseException | None = None
+        """Set if the writer thread ended by an unexpected error; nothing more is accepted."""
         self.fault: FaultState | None = None
         self.stats = WriterStats()
         self._thread = threading.Thread(target=self._run, name="anfang-journal-writer", daemon=True)
@@ -100,11 +115,25 @@ class GroupCommitWriter:
     def start(self) -> None:
         self._thread.start()
 
+    def _check_open(self) -> None:
+        if self.dead is not None:
+            raise JournalClosedError(f"journal writer stopped after an internal error: {self.dead}")
+        if self._stopping:
+            raise JournalClosedError("journal is closed; the record was not appended")
+
     def submit(self, entry: Entry, token: Any) -> None:
         with self._cond:
-            if self._stopping:
-                raise JournalClosedError("journal is closed; the record was not appended")
+            self._check_open()
             self._appends.append((entry, token))
+            self._submitted += 1
+            self._cond.notify()
+
+    def submit_many(self, items: list[tuple[Entry, Any]]) -> None:
+        """Queue several entries at once, so they share one transaction where they fit."""
+        with self._cond:
+            self._check_open()
+            self._appends.extend(items)
+            self._submitted += len(items)
             self._cond.notify()
 
     def submit_cursor(self, name: str, seq: int) -> None:
@@ -123,9 +152,8 @@ class GroupCommitWriter:
     ) -> None:
         """Run ``fn(conn)`` on the writer thread between transactions (prune, maintenance)."""
         with self._cond:
-            if self._stopping:
-                raise JournalClosedError("journal is closed")
-            self._jobs.append(_Job(fn, done))
+            self._check_open()
+            self._jobs.append(_Job(fn, done, self._submitted))
             self._cond.notify()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -136,32 +164,83 @@ class GroupCommitWriter:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     # -- writer thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
-        while True:
+        try:
+            while self._step():
+                pass
+        except BaseException as exc:  # a bug, not an I/O error: fail loudly, never hang callers
+            self.dead = exc
+            log.critical("journal writer thread died", error=repr(exc))
             with self._cond:
-                while not (self._appends or self._cursors or self._jobs or self._stopping):
-                    self._cond.wait()
-                appends = self._appends[: self._max_batch]
-                del self._appends[: self._max_batch]
-                cursors, self._cursors = self._cursors, {}
+                pending, self._appends = self._appends, []
                 jobs, self._jobs = self._jobs, []
-                done = self._stopping and not self._appends
-            if appends or cursors:
-                self._commit(appends, cursors)
+            if pending:
+                self._safe(
+                    self._on_fail,
+                    [t for _, t in pending],
+                    JournalWriteError(f"journal writer died: {exc!r}; NOT committed"),
+                )
             for job in jobs:
-                self._run_job(job)
-            if done and not (self._appends or self._cursors or self._jobs):
-                return
+                self._safe(job.done, None, JournalClosedError(f"journal writer died: {exc!r}"))
+
+    def _step(self) -> bool:
+        """One round: a transaction if anything is due, then the jobs now due. False to end."""
+        with self._cond:
+            while True:
+                retry_due = bool(self._retry_cursors) and time.monotonic() >= self._retry_at
+                jobs_due = any(j.after <= self._taken for j in self._jobs)
+                if self._appends or self._cursors or retry_due or jobs_due or self._stopping:
+                    break
+                self._cond.wait(self._retry_at - time.monotonic() if self._retry_cursors else None)
+            appends = self._appends[: self._max_batch]
+            del self._appends[: self._max_batch]
+            self._taken += len(appends)
+            cursors, self._cursors = self._cursors, {}
+            if self._retry_cursors and (retry_due or appends or cursors):
+                cursors = {**self._retry_cursors, **cursors}
+                self._retry_cursors = {}
+            due = [j for j in self._jobs if j.after <= self._taken]
+            self._jobs = [j for j in self._jobs if j.after > self._taken]
+            stopping = self._stopping
+        if appends or cursors:
+            self._commit(appends, cursors)
+        for job in due:
+            self._run_job(job)
+        if stopping:
+            with self._cond:
+                if self._retry_cursors and not (self._appends or self._cursors):
+                    log.error(
+                        "journal closing with cursor positions unsaved (writes failing)",
+                        cursors=self._retry_cursors,
+                    )
+                    self._retry_cursors = {}
+                return bool(self._appends or self._cursors or self._jobs)
+        return True
 
     def _run_job(self, job: _Job) -> None:
         try:
             result = job.fn(self._conn)
-        except BaseException as exc:  # reported to the caller, never kills the writer
-            job.done(None, exc)
+        except Exception as exc:  # reported to the caller, never kills the writer
+            self._rollback()  # a job must not leave a transaction open
+            self._safe(job.done, None, exc)
         else:
-            job.done(result, None)
+            if self._conn.in_transaction:
+                self._rollback()
+            self._safe(job.done, result, None)
+
+    @staticmethod
+    def _safe(fn: Callable[..., Any], *args: Any) -> None:
+        """Call a completion callback; its failure must not end the writer thread."""
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.error("journal completion callback failed", error=repr(exc))
 
     def _commit(self, appends: list[tuple[Entry, Any]], cursors: dict[str, int]) -> None:
         fault_entries = self._fault_entries() if self.fault is not None else []
@@ -204,12 +283,15 @@ class GroupCommitWriter:
         except BaseException as exc:
             self._rollback()
             self._note_failure(exc, len(appends))
-            with self._cond:  # keep positions for the next try; newer ones win
+            with self._cond:  # keep positions for a later try, on a backoff
                 for name, s in cursors.items():
-                    if s > self._cursors.get(name, -1):
-                        self._cursors[name] = s
+                    if s > self._retry_cursors.get(name, -1):
+                        self._retry_cursors[name] = s
+                self._retry_at = time.monotonic() + self._retry_delay
+                self._retry_delay = min(self._retry_delay * 2, RETRY_MAX_S)
             if tokens:
-                self._on_fail(
+                self._safe(
+                    self._on_fail,
                     tokens,
                     JournalWriteError(
                         f"journal write failed, {len(tokens)} record(s) NOT committed: {exc}"
@@ -217,6 +299,7 @@ class GroupCommitWriter:
                 )
             return
         elapsed = time.perf_counter() - started
+        self._retry_delay = RETRY_INITIAL_S
         self.stats.transactions += 1
         self.stats.records += len(rows)
         self.stats.last_commit_s = elapsed
@@ -234,7 +317,7 @@ class GroupCommitWriter:
                 self._anchor.write(self.head)
             except OSError as exc:  # records are committed; the anchor only lags
                 log.error("anchor write failed", error=str(exc))
-            self._on_commit(records, len(fault_entries), tokens)
+            self._safe(self._on_commit, records, len(fault_entries), tokens)
 
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
