@@ -81,13 +81,21 @@ class AnchorWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = os.fstat(self._fd).st_size
+        # A crash (or a short write on a full disk) can leave a torn last line; the next line
+        # must start on a fresh one, or the two would read as one wrong head.
+        self._torn = self._size > 0 and os.pread(self._fd, 1, self._size - 1) != b"\n"
 
     def write(self, head: ChainHead) -> None:
         line = f"{head.seq} {head.hash.hex()} {time.time():.3f}\n".encode()
-        os.write(self._fd, line)
-        self._size += len(line)
+        data = b"\n" + line if self._torn else line
+        self._torn = True  # until the whole line is out
+        written = 0
+        while written < len(data):
+            written += os.write(self._fd, data[written:])
+        self._torn = False
+        self._size += len(data)
         if self._size > ANCHOR_ROTATE_BYTES:
             self._rotate(line)
 
@@ -100,8 +108,9 @@ class AnchorWriter:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
-        os.close(self._fd)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND, 0o600)
+        old, self._fd = self._fd, -1
+        os.close(old)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND, 0o600)
         self._size = len(last_line)
 
     def close(self) -> None:
@@ -122,7 +131,9 @@ def read_anchor(path: Path) -> list[ChainHead]:
         if len(parts) < 2:
             continue
         try:
-            heads.append(ChainHead(int(parts[0]), bytes.fromhex(parts[1].decode())))
+            seq, digest = int(parts[0]), bytes.fromhex(parts[1].decode())
         except ValueError:
             continue
+        if seq > 0 and len(digest) == 32:
+            heads.append(ChainHead(seq, digest))
     return heads

@@ -7,7 +7,6 @@ consumers and queries read the database), so both paths must agree; a test check
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,14 +74,24 @@ class Filter:
             and record.priority > self.max_priority
         )
 
+    @property
+    def sql_exact(self) -> bool:
+        """False when a pattern uses a character class (``[...]``): fnmatch and SQLite's GLOB
+        read classes differently (``[!x]`` vs ``[^x]``, a literal ``^``), so such patterns are
+        left out of the SQL, which then selects a superset that :meth:`matches` narrows."""
+        return not any("[" in p for p in (*self.kinds, *self.sources))
+
     def sql(self) -> tuple[str, list[Any]]:
-        """A WHERE fragment (starting with ' AND ') and its parameters."""
+        """A WHERE fragment (starting with ' AND ') and its parameters.
+
+        Exact when :attr:`sql_exact`; otherwise a superset of the matching records.
+        """
         clauses: list[str] = []
         params: list[Any] = []
         if self.types and len(self.types) < len(RecordType):
             clauses.append(f"rtype IN ({','.join('?' * len(self.types))})")
             params.extend(sorted(t.value for t in self.types))
-        if self.kinds:
+        if self.kinds and not any("[" in p for p in self.kinds):
             parts = []
             for p in self.kinds:
                 if "*" in p or "?" in p:
@@ -92,9 +101,9 @@ class Filter:
                     parts.append("(kind = ? OR substr(kind, 1, ?) = ?)")
                     params.extend([p, len(p) + 1, p + "."])
             clauses.append("(" + " OR ".join(parts) + ")")
-        if self.sources:
+        if self.sources and not any("[" in p for p in self.sources):
             clauses.append("(" + " OR ".join("source GLOB ?" for _ in self.sources) + ")")
-            params.extend(_fnmatch_to_sqlite_glob(p) for p in self.sources)
+            params.extend(self.sources)
         if self.phases:
             clauses.append(f"phase IN ({','.join('?' * len(self.phases))})")
             params.extend(sorted(self.phases))
@@ -102,11 +111,3 @@ class Filter:
             clauses.append("(rtype != 'event' OR priority <= ?)")
             params.append(self.max_priority)
         return "".join(" AND " + c for c in clauses), params
-
-
-_GLOB_SPECIAL = re.compile(r"\[!")
-
-
-def _fnmatch_to_sqlite_glob(pattern: str) -> str:
-    """fnmatch writes a negated set as ``[!x]``, SQLite's GLOB as ``[^x]``."""
-    return _GLOB_SPECIAL.sub("[^", pattern)

@@ -44,16 +44,16 @@ class JournalReader:
         ).fetchone()
         return from_row(row) if row else None
 
-    def query(
+    def _select(
         self,
         flt: Filter,
         *,
-        after_seq: int = 0,
-        upto_seq: int | None = None,
-        since_us: int | None = None,
-        until_us: int | None = None,
-        limit: int = 1000,
-        descending: bool = False,
+        after_seq: int,
+        upto_seq: int | None,
+        since_us: int | None,
+        until_us: int | None,
+        limit: int,
+        descending: bool,
     ) -> list[JournalRecord]:
         where, params = flt.sql()
         sql = f"SELECT {COLUMNS} FROM records WHERE seq > ?"
@@ -71,6 +71,64 @@ class JournalReader:
         args.extend(params)
         args.append(limit)
         return [from_row(r) for r in self.conn.execute(sql, args)]
+
+    def scan(
+        self, flt: Filter, *, after_seq: int, upto_seq: int, limit: int
+    ) -> tuple[list[JournalRecord], int]:
+        """Matching records in (after_seq, upto_seq], reading at most ``limit`` rows; also the
+        seq up to which everything was examined (for consumers that move on past it)."""
+        rows = self._select(
+            flt,
+            after_seq=after_seq,
+            upto_seq=upto_seq,
+            since_us=None,
+            until_us=None,
+            limit=limit,
+            descending=False,
+        )
+        scanned = rows[-1].seq if len(rows) == limit else upto_seq
+        if not flt.sql_exact:
+            rows = [r for r in rows if flt.matches(r)]
+        return rows, scanned
+
+    def query(
+        self,
+        flt: Filter,
+        *,
+        after_seq: int = 0,
+        upto_seq: int | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        limit: int = 1000,
+        descending: bool = False,
+    ) -> list[JournalRecord]:
+        """Up to ``limit`` matching records; fewer only when no more match."""
+
+        def select(low: int, high: int | None) -> list[JournalRecord]:
+            return self._select(
+                flt,
+                after_seq=low,
+                upto_seq=high,
+                since_us=since_us,
+                until_us=until_us,
+                limit=limit,
+                descending=descending,
+            )
+
+        if flt.sql_exact:
+            return select(after_seq, upto_seq)
+        out: list[JournalRecord] = []
+        low, high = after_seq, upto_seq
+        while len(out) < limit:
+            rows = select(low, high)
+            out.extend(r for r in rows if flt.matches(r))
+            if len(rows) < limit:
+                break
+            if descending:
+                high = rows[-1].seq - 1
+            else:
+                low = rows[-1].seq
+        return out[:limit]
 
     def cursors(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT name, seq FROM cursors ORDER BY name").fetchall())

@@ -7,8 +7,8 @@ access-control records are kept at least 180 days (GB 50348-2018 §6.4.7 note).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-import time
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -58,6 +58,8 @@ class RetentionPolicy(BaseModel):
         for prefix, days in self.kinds.items():
             if (kind == prefix or kind.startswith(prefix + ".")) and len(prefix) > best_len:
                 best, best_len = days, len(prefix)
+        if kind.split(".")[0] in ACCESS_PREFIXES:  # whatever the default or type fallback says
+            best = max(best, ACCESS_MINIMUM_DAYS)
         return best
 
     @property
@@ -75,35 +77,32 @@ class PruneReport:
 PRUNE_BATCH = 5000
 
 
-def prune(
-    conn: sqlite3.Connection, policy: RetentionPolicy, now_us: int | None = None
-) -> PruneReport:
-    """Tombstone expired records, in batches so intake is never held up for long."""
-    now_us = time.time_ns() // 1000 if now_us is None else now_us
+def prune_batch(
+    conn: sqlite3.Connection, policy: RetentionPolicy, now_us: int, after: int, report: PruneReport
+) -> int | None:
+    """Tombstone one batch of expired records after seq ``after``; the next ``after``, or None."""
     horizon = now_us - policy.shortest_days * DAY_US
-    report = PruneReport()
-    after = 0
-    while True:
-        rows = conn.execute(
-            "SELECT seq, rtype, kind, ts_us FROM records WHERE ts_us < ? AND seq > ? "
-            "AND payload IS NOT NULL ORDER BY seq LIMIT ?",
-            (horizon, after, PRUNE_BATCH),
-        ).fetchall()
-        if not rows:
-            return report
-        expired = []
-        for seq, rtype, kind, ts_us in rows:
-            report.examined += 1
-            if ts_us < now_us - policy.days_for(rtype, kind) * DAY_US:
-                expired.append((seq,))
-                report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
-        if expired:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany("UPDATE records SET payload = NULL WHERE seq = ?", expired)
-                conn.execute("COMMIT")
-            except BaseException:
+    rows = conn.execute(
+        "SELECT seq, rtype, kind, ts_us FROM records WHERE ts_us < ? AND seq > ? "
+        "AND payload IS NOT NULL ORDER BY seq LIMIT ?",
+        (horizon, after, PRUNE_BATCH),
+    ).fetchall()
+    if not rows:
+        return None
+    expired = []
+    for seq, rtype, kind, ts_us in rows:
+        report.examined += 1
+        if ts_us < now_us - policy.days_for(rtype, kind) * DAY_US:
+            expired.append((seq,))
+            report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
+    if expired:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("UPDATE records SET payload = NULL WHERE seq = ?", expired)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-                raise
-            report.pruned += len(expired)
-        after = rows[-1][0]
+            raise
+        report.pruned += len(expired)
+    return int(rows[-1][0])

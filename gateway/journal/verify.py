@@ -106,6 +106,8 @@ def verify_connection(
         after = rows[-1][0]
     if anchor_lines:
         report.anchor = anchor_lines[-1]
+    if len(report.problems) >= max_problems:
+        return report  # stopped early: report.head is not the real head
     newest = max(anchor_lines, key=lambda line: line.seq, default=None)
     if newest is not None and newest.seq > report.head.seq:
         problem(
