@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
 from gateway.cli.common import add_command
-from gateway.config import ConfigError, load_config
-from gateway.sdk.discovery import discover
-
-EXIT_INVALID = 2
+from gateway.cli.configured import EXIT_INVALID, add_config_option, load_or_report
 
 
 def register(subparsers: Any) -> None:
@@ -21,25 +16,15 @@ def register(subparsers: Any) -> None:
         help="validate a config file and report every problem",
         description=__doc__ or "",
     )
-    p.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=None,
-        help="config file (default: the packaged demo config)",
-    )
+    add_config_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    installed = discover()
-    for error in installed.errors:
-        print(f"warning: {error}", file=sys.stderr)
-    try:
-        loaded = load_config(args.config, installed.classes)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    found = load_or_report(args.config)
+    if found is None:
         return EXIT_INVALID
+    _, loaded = found
     g = loaded.gateway
     enabled = [p for p in g.plugins if p.enabled]
     print(

@@ -6,18 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sys
-from pathlib import Path
 from typing import Any
 
 from gateway import logs
 from gateway.cli.common import add_command
-from gateway.config import ConfigError, load_config
+from gateway.cli.configured import EXIT_INVALID, add_config_option, load_or_report
 from gateway.host import Gateway
 from gateway.journal import Filter
-from gateway.sdk.discovery import discover
-
-EXIT_INVALID = 2
 
 
 def register(subparsers: Any) -> None:
@@ -27,13 +22,7 @@ def register(subparsers: Any) -> None:
         help="run the gateway (the demo site without -c)",
         description=__doc__ or "",
     )
-    p.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=None,
-        help="config file (default: the packaged demo config)",
-    )
+    add_config_option(p)
     p.add_argument(
         "--show-events",
         action="store_true",
@@ -43,12 +32,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    installed = discover()
-    try:
-        loaded = load_config(args.config, installed.classes)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    found = load_or_report(args.config)
+    if found is None:
         return EXIT_INVALID
+    installed, loaded = found
     logs.configure(loaded.gateway.log.level, loaded.gateway.log.format)
     data_dir = args.data_dir if args.data_dir_given else None
     return asyncio.run(_serve(Gateway(loaded, installed, data_dir=data_dir), args.show_events))

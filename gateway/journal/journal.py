@@ -38,6 +38,8 @@ from gateway.journal.store import (
     open_writer,
 )
 from gateway.journal.writer import MAX_BATCH, FaultState, GroupCommitWriter, WriterStats
+from gateway.model.event import Event
+from gateway.model.kinds import Phase
 
 log = structlog.get_logger("anfang.journal")
 T = TypeVar("T")
@@ -143,36 +145,36 @@ class Journal:
         ``max_batch`` caps records per transaction (1 turns group commit off, for comparison).
         """
         data_dir = ensure_data_dir(Path(data_dir))
+        db_path = data_dir / DB_NAME
+        anchor = chain.anchor_path(db_path)
         lock = DirectoryLock(data_dir)
         try:
-            conn = open_writer(data_dir / DB_NAME)
+            conn = open_writer(db_path)
+            try:
+                head = JournalReader(conn).head()
+                problem = _anchor_problem(JournalReader(conn), head, anchor)
+                if problem and not accept_anchor_mismatch:
+                    raise JournalIntegrityError(
+                        f"{problem}. Nothing was written. Run 'anfang verify' to inspect; to "
+                        "keep using this journal anyway, start with --accept-anchor-mismatch "
+                        "(the old anchor is kept aside and a journal.tamper alarm is recorded)"
+                    )
+                aside = anchor.with_name(anchor.name + f".rejected-{head.seq}")
+                if problem:
+                    anchor.replace(aside)
+                # The writer owns `conn`; reads on the loop thread use their own connection.
+                reader = JournalReader(open_reader(db_path))
+            except BaseException:
+                conn.close()
+                raise
         except BaseException:
             lock.release()
             raise
-        reader = JournalReader(conn)
-        head = reader.head()
-        try:
-            problem = _anchor_problem(reader, head, chain.anchor_path(data_dir / DB_NAME))
-            if problem and not accept_anchor_mismatch:
-                raise JournalIntegrityError(
-                    f"{problem}. Nothing was written. Run 'anfang verify' to inspect; to keep "
-                    "using this journal anyway, start with --accept-anchor-mismatch (the old "
-                    "anchor is kept aside and a journal.tamper alarm is recorded)"
-                )
-        except BaseException:
-            conn.close()
-            lock.release()
-            raise
-        if problem:
-            anchor = chain.anchor_path(data_dir / DB_NAME)
-            aside = anchor.with_name(anchor.name + f".rejected-{head.seq}")
-            anchor.replace(aside)
-        # The writer owns `conn`; reads on the loop thread use their own connection.
         journal = cls(
             data_dir,
             conn,
             lock,
-            JournalReader(open_reader(data_dir / DB_NAME)),
+            reader,
             head,
             retention or RetentionPolicy(),
             tail_size,
@@ -183,9 +185,6 @@ class Journal:
         return journal
 
     async def _journal_tamper(self, problem: str, aside: str) -> None:
-        from gateway.model.event import Event
-        from gateway.model.kinds import Phase
-
         await self.append(
             Event(
                 kind="journal.tamper",

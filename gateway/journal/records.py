@@ -55,63 +55,67 @@ def _ts_us(value: Any) -> int:
     return int(value.timestamp() * 1_000_000)
 
 
-def prepare(payload: Payload) -> Entry:
-    """Turn a canonical model into a journal entry; RecordValidationError if it is not one."""
+Header = tuple[RecordType, str, str, str, int, int]
+"""rtype, kind, source, phase, priority, ts_us: the columns each record type fills its own way."""
+
+
+def _header(payload: Payload) -> Header:
     if isinstance(payload, Event):
-        return Entry(
+        return (
             RecordType.EVENT,
-            payload.id,
             payload.kind,
             payload.source,
             payload.phase.value,
             payload.priority,
             _ts_us(payload.received_at),
-            payload.schema_version,
-            payload.model_dump_json().encode(),
-            payload,
         )
     if isinstance(payload, Command):
-        return Entry(
+        return (
             RecordType.COMMAND,
-            payload.id,
             payload.action,
             payload.target,
             "",
             0,
             _ts_us(payload.created_at),
-            payload.schema_version,
-            payload.model_dump_json().encode(),
-            payload,
         )
     if isinstance(payload, CommandResult):
-        return Entry(
+        return (
             RecordType.RESULT,
-            payload.id,
             payload.action,
             payload.target,
             payload.status.value,
             0,
             _ts_us(payload.completed_at),
-            payload.schema_version,
-            payload.model_dump_json().encode(),
-            payload,
         )
     if isinstance(payload, AuditEntry):
-        return Entry(
+        return (
             RecordType.AUDIT,
-            payload.id,
             payload.action,
             payload.target or "",
             payload.result,
             0,
             _ts_us(payload.at),
-            payload.schema_version,
-            payload.model_dump_json().encode(),
-            payload,
         )
     raise RecordValidationError(
         f"cannot journal a {type(payload).__name__}: only Event, Command, CommandResult and "
         "AuditEntry are records"
+    )
+
+
+def prepare(payload: Payload) -> Entry:
+    """Turn a canonical model into a journal entry; RecordValidationError if it is not one."""
+    rtype, kind, source, phase, priority, ts_us = _header(payload)
+    return Entry(
+        rtype,
+        payload.id,
+        kind,
+        source,
+        phase,
+        priority,
+        ts_us,
+        payload.schema_version,
+        payload.model_dump_json().encode(),
+        payload,
     )
 
 

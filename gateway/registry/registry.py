@@ -80,28 +80,12 @@ class Registry:
         self, address: str, *, kind: str, plugin: str | None = None, **fields: Any
     ) -> Device:
         """Create or update a device; pinned fields from config always win."""
-        addr = Address.parse(address)
-        if addr.point is not None:
+        if Address.parse(address).point is not None:
             raise ValueError(f"{address} is a point address; use upsert_point")
         current = self.devices.get(address)
-        data: dict[str, Any] = current.model_dump() if current else {"address": address}
-        data.update({k: v for k, v in fields.items() if v is not None})
-        data["kind"] = kind
-        if plugin is not None:
-            data["plugin"] = plugin
-        pin = self._pins.get(address)
-        if pin is not None:
-            data.update(
-                {
-                    k: v
-                    for k, v in {
-                        "name": pin.name,
-                        "gb_code": pin.gb_code,
-                        "location": pin.location,
-                    }.items()
-                    if v is not None
-                }
-            )
+        data = self._merge(
+            current, address, kind, {**fields, "plugin": plugin}, ("name", "gb_code", "location")
+        )
         if not data.get("gb_code"):
             data["gb_code"] = self._gb.assign(kind)
         device = Device.model_validate(data)
@@ -112,32 +96,35 @@ class Registry:
         return device
 
     def upsert_point(self, address: str, *, kind: str, **fields: Any) -> Point:
-        addr = Address.parse(address)
-        if addr.point is None:
+        if Address.parse(address).point is None:
             raise ValueError(f"{address} is a device address; use upsert_device")
         current = self.points.get(address)
-        data: dict[str, Any] = current.model_dump() if current else {"address": address}
-        data.update({k: v for k, v in fields.items() if v is not None})
-        data["kind"] = kind
-        pin = self._pins.get(address)
-        if pin is not None:
-            data.update(
-                {
-                    k: v
-                    for k, v in {
-                        "name": pin.name,
-                        "gb_code": pin.gb_code,
-                        "area": pin.area,
-                        "location": pin.location,
-                    }.items()
-                    if v is not None
-                }
-            )
+        data = self._merge(current, address, kind, fields, ("name", "gb_code", "area", "location"))
         point = Point.model_validate(data)
         if point != current:
             self.points[address] = point
             self._db.put("point", address, point.model_dump(mode="json"))
         return point
+
+    def _merge(
+        self,
+        current: Device | Point | None,
+        address: str,
+        kind: str,
+        fields: dict[str, Any],
+        pinned: tuple[str, ...],
+    ) -> dict[str, Any]:
+        """What is stored, updated by what the plugin reports, overridden by the pins."""
+        data: dict[str, Any] = current.model_dump() if current else {"address": address}
+        data.update({k: v for k, v in fields.items() if v is not None})
+        data["kind"] = kind
+        pin = self._pins.get(address)
+        if pin is not None:
+            for key in pinned:
+                value = getattr(pin, key)
+                if value is not None:
+                    data[key] = value
+        return data
 
     def get_device(self, address: str) -> Device | None:
         return self.devices.get(address)
