@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print each journaled event as one line on stdout",
     )
+    p.add_argument(
+        "--accept-anchor-mismatch",
+        action="store_true",
+        help="start even though the journal's newest records no longer match its anchor file "
+        "(the old anchor is kept aside and a journal.tamper alarm is recorded)",
+    )
     p.set_defaults(func=run)
 
 
@@ -38,7 +44,17 @@ def run(args: argparse.Namespace) -> int:
     installed, loaded = found
     logs.configure(loaded.gateway.log.level, loaded.gateway.log.format)
     data_dir = args.data_dir if args.data_dir_given else None
-    return asyncio.run(_serve(Gateway(loaded, installed, data_dir=data_dir), args.show_events))
+    return asyncio.run(
+        _serve(
+            Gateway(
+                loaded,
+                installed,
+                data_dir=data_dir,
+                accept_anchor_mismatch=args.accept_anchor_mismatch,
+            ),
+            args.show_events,
+        )
+    )
 
 
 async def _serve(gateway: Gateway, show_events: bool) -> int:

@@ -33,6 +33,7 @@ class Gateway:
         data_dir: Path | None = None,
         clock: Clock | None = None,
         backoff_initial_s: float = 1.0,
+        accept_anchor_mismatch: bool = False,
     ) -> None:
         self.config = config
         self.installed = installed
@@ -41,6 +42,7 @@ class Gateway:
         self.site = config.gateway.site.id
         self.runners: dict[str, InstanceRunner] = {}
         self._backoff_initial_s = backoff_initial_s
+        self._accept_anchor_mismatch = accept_anchor_mismatch
         self._tasks: list[asyncio.Task[Any]] = []
         self.journal: Journal
         self.registry: Registry
@@ -48,7 +50,11 @@ class Gateway:
 
     async def start(self) -> None:
         g = self.config.gateway
-        self.journal = await Journal.open(self.data_dir, retention=g.journal.retention)
+        self.journal = await Journal.open(
+            self.data_dir,
+            retention=g.journal.retention,
+            accept_anchor_mismatch=self._accept_anchor_mismatch,
+        )
         self.statedb = StateDB(self.data_dir / "state.sqlite3")
         self.registry = Registry(
             self.site,

@@ -1,0 +1,61 @@
+"""``anfang run`` as a user meets it: a real process on the packaged demo config."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from gateway.journal import Filter, JournalReader
+from tests.cli.helpers import anfang, anfang_cmd, fill
+from tests.conftest import REPO, python_env
+from tests.journal.helpers import raw_db
+
+
+def _run_briefly(*args: str | Path, seconds: float = 3.0) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        anfang_cmd("run", *args),
+        cwd=REPO,
+        env=python_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+async def test_run_refuses_a_truncated_journal_and_accepts_it_when_told(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    await fill(data)
+    db = raw_db(data)
+    db.execute("DELETE FROM records WHERE seq > 15")
+    db.close()
+
+    refused = anfang("run", "--data-dir", data)
+    assert refused.returncode == 1
+    assert "newest 5 record(s) were removed" in refused.stderr
+    assert "--accept-anchor-mismatch" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    accepted = _run_briefly("--data-dir", data, "--accept-anchor-mismatch")  # as the message says
+    assert accepted.returncode == 0, accepted.stderr
+    reader = JournalReader.open(data)
+    try:
+        assert len(reader.query(Filter.build(kinds=["journal.tamper"]))) == 1
+        assert reader.query(Filter.build(kinds=["test.periodic"]))  # the demo ran
+    finally:
+        reader.close()
+
+
+def test_run_shows_demo_events(tmp_path: Path) -> None:
+    result = _run_briefly("--data-dir", tmp_path / "data", "--show-events", seconds=4.0)
+    assert result.returncode == 0, result.stderr
+    assert "test.periodic" in result.stdout
+    assert "gateway started" in result.stderr  # logs on stderr, events on stdout
