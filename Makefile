@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 # CHECK:PACKAGE pairs for .ci/system-deps.sh (commands the tests and the gateway call).
 SYSTEM_DEPS := py-venv:python3-venv
@@ -14,15 +15,20 @@ all: test
 deps:
 	@PYTHON=$(PYTHON) .ci/system-deps.sh $(SYSTEM_DEPS)
 
-$(STAMP): pyproject.toml | deps
+# `make run` needs only the gateway; `make test` adds the test and bench tools.
+$(RUN_STAMP): pyproject.toml | deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/anfang run --show-events
 
 lint: $(STAMP)
