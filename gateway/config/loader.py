@@ -169,8 +169,24 @@ def _check_pins(gateway: GatewayConfig) -> list[ConfigIssue]:
                 )
             codes[pin.gb_code] = pin.address
     names: set[str] = set()
+    devices = {"/".join(a.split("/")[:2]) for a in addresses}
     for i, area in enumerate(gateway.areas):
         if area.name in names:
             issues.append(ConfigIssue(f"areas[{i}].name", f"duplicate area {area.name!r}"))
         names.add(area.name)
+        if f"{gateway.site.id}/{area.name}" in devices:
+            issues.append(
+                ConfigIssue(
+                    f"areas[{i}].name",
+                    f"area {area.name!r} has the address of a pinned device; areas and devices "
+                    "share the site's address space",
+                )
+            )
+        if area.device is not None and not area.device.startswith(gateway.site.id + "/"):
+            issues.append(
+                ConfigIssue(
+                    f"areas[{i}].device",
+                    f"device {area.device!r} is not in site {gateway.site.id!r}",
+                )
+            )
     return issues

@@ -74,6 +74,12 @@ class AreaConfig(Strict):
     name: str = Field(pattern=SEGMENT)
     title: str | None = None
     gb_code: str | None = Field(default=None, pattern=GB_CODE_PATTERN)
+    device: AddressStr | None = Field(
+        default=None, description="the panel that arms this area (takes area.* commands)"
+    )
+    local_id: str | None = Field(
+        default=None, description="the area's number on that panel, as its events report it"
+    )
 
 
 class LogConfig(Strict):

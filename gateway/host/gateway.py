@@ -9,9 +9,13 @@ from typing import Any
 import structlog
 
 from gateway.config.loader import LoadedConfig
+from gateway.config.schema import Isolation
+from gateway.host.areas import AreaTracker
+from gateway.host.commands import CommandDispatcher
 from gateway.host.instance import InstanceRunner
 from gateway.journal import Journal
 from gateway.model.address import GbCodeAllocator
+from gateway.model.command import Command, CommandResult
 from gateway.model.event import Event
 from gateway.model.kinds import Phase
 from gateway.paths import default_data_dir
@@ -47,6 +51,8 @@ class Gateway:
         self.journal: Journal
         self.registry: Registry
         self.statedb: StateDB
+        self.areas: AreaTracker
+        self.commands: CommandDispatcher
 
     async def start(self) -> None:
         g = self.config.gateway
@@ -76,6 +82,9 @@ class Gateway:
                 data={"data_dir": str(self.data_dir)},
             )
         )
+        self.areas = AreaTracker(self.journal, self.registry)
+        self.commands = CommandDispatcher(self.journal, self.registry, self.runners.get, self.clock)
+        self._tasks.append(asyncio.create_task(self.areas.run(), name="area-tracker"))
         self._tasks.append(
             asyncio.create_task(self.registry.run_supervision(), name="registry-supervision")
         )
@@ -95,6 +104,10 @@ class Gateway:
     def start_instance(self, instance_id: str) -> InstanceRunner:
         inst = next(i for i in self.config.gateway.plugins if i.id == instance_id)
         cls = self.installed.classes[inst.plugin]
+        if inst.isolation is Isolation.PROCESS:
+            from gateway.host.process import isolated_plugin_class
+
+            cls = isolated_plugin_class(cls, self.data_dir)
         self.registry.upsert_device(
             f"{self.site}/{inst.id}",
             kind="plugin",
@@ -113,6 +126,7 @@ class Gateway:
                 state=StateStore(self.statedb, f"plugin:{inst.id}"),
                 clock=self.clock,
                 on_task_failed=on_failed,
+                dispatch=self.dispatch,
             )
 
         runner = InstanceRunner(
@@ -126,6 +140,10 @@ class Gateway:
         self.runners[inst.id] = runner
         runner.start()
         return runner
+
+    async def dispatch(self, command: Command) -> CommandResult:
+        """Carry out a command (see :class:`CommandDispatcher`); both ends are journaled."""
+        return await self.commands.dispatch(command)
 
     async def _prune_periodically(self) -> None:
         interval = self.config.gateway.journal.prune_interval_s

@@ -75,6 +75,12 @@ class Area(BaseModel):
     name: str = Field(max_length=64)
     gb_code: str | None = Field(default=None, pattern=GB_CODE_PATTERN)
     title: str | None = Field(default=None, max_length=200)
+    device: AddressStr | None = Field(
+        default=None, description="the panel that arms this area; its plugin takes area commands"
+    )
+    local_id: str | None = Field(
+        default=None, max_length=32, description="the area's number on that panel (partition)"
+    )
     arming: ArmingState = ArmingState.UNKNOWN
     bypassed: list[str] = Field(default_factory=list)
     latched: list[str] = Field(default_factory=list)

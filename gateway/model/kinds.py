@@ -111,6 +111,7 @@ CORE_KINDS: tuple[KindSpec, ...] = (
     _k("device.offline", 2, CONDITION, "Device not heard from within its supervision interval"),
     _k("device.clock_skew", 3, CONDITION, "Device clock differs from the gateway beyond limits"),
     _k("plugin.fault", 2, CONDITION, "A plugin instance failed and is being restarted"),
+    _k("gateway.loop_blocked", 3, ONE_OFF, "The event loop was blocked; data names the culprit"),
     _k("journal.fault", 1, CONDITION, "Journal writes failed (disk full, I/O error)"),
     _k("journal.tamper", 1, CONDITION, "Journal chain does not match its anchor"),
     _k("gateway.started", 4, ONE_OFF, "The gateway process started"),

@@ -9,8 +9,9 @@ are tracked here, raising ``device.clock_skew`` beyond the GB 50348 §6.4.1(8) l
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -19,6 +20,8 @@ from gateway.model.address import Address, GbCodeAllocator
 from gateway.model.entities import Area, Device, DeviceStatus, Point
 from gateway.model.event import Event
 from gateway.model.kinds import Phase
+from gateway.registry.areas import Change
+from gateway.registry.areas import apply as apply_change
 from gateway.registry.statedb import StateDB
 from gateway.sdk.clock import Clock
 
@@ -29,6 +32,28 @@ Publish = Callable[[Event], Awaitable[int]]
 CLOCK_SKEW_LIMIT_S = 10.0
 """GB 50348-2018 §6.4.1(8): devices within the system agree to within 10 s."""
 SUPERVISION_TICK_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A command target as the registry knows it."""
+
+    type: Literal["device", "point", "area"]
+    address: str
+    owner: str | None
+    """The plugin instance id that executes commands on it."""
+    capabilities: tuple[str, ...]
+    """Actions the target itself declares; empty means whatever its plugin supports."""
+    device: str | None = None
+    area: str | None = None
+
+
+def _same_number(local_id: str | None, reported: str) -> bool:
+    if local_id is None:
+        return False
+    if local_id.isdigit() and reported.isdigit():
+        return int(local_id) == int(reported)
+    return local_id == reported
 
 
 class Registry:
@@ -65,11 +90,12 @@ class Registry:
         for raw in db.items("point").values():
             point = Point.model_validate(raw)
             self.points[point.address] = point
-        stored_areas = {k: Area.model_validate(v) for k, v in db.items("area").items()}
-        for cfg in areas or []:
-            area = stored_areas.get(f"{site}/{cfg.name}") or Area(site=site, name=cfg.name)
-            area = area.model_copy(update={"title": cfg.title, "gb_code": cfg.gb_code})
+        for raw in db.items("area").values():
+            area = Area.model_validate(raw)
             self.areas[area.address] = area
+        self._area_pins = {f"{site}/{a.name}": a for a in areas or []}
+        for cfg in self._area_pins.values():
+            self.upsert_area(cfg.name, device=cfg.device, local_id=cfg.local_id, title=cfg.title)
         now = clock.monotonic()
         for address in self.devices:
             self._heard[address] = now  # supervision restarts its count at startup
@@ -130,10 +156,102 @@ class Registry:
         return self.devices.get(address)
 
     def owner_of(self, target: str) -> str | None:
-        """The plugin instance owning a device, or the device of a point."""
-        parts = target.split("/")
-        device = self.devices.get("/".join(parts[:2])) if len(parts) >= 2 else None
-        return device.plugin if device else None
+        """The plugin instance that carries out commands on a device, point or area."""
+        resolved = self.resolve_target(target)
+        return resolved.owner if resolved else None
+
+    # -- areas -----------------------------------------------------------------------------------
+
+    def upsert_area(
+        self,
+        name: str,
+        *,
+        device: str | None = None,
+        local_id: str | None = None,
+        title: str | None = None,
+    ) -> Area:
+        """Create or update an area (a panel's partition); the config's areas win."""
+        address = f"{self.site}/{name}"
+        current = self.areas.get(address) or Area(site=self.site, name=name)
+        fields: dict[str, str | None] = {"device": device, "local_id": local_id, "title": title}
+        update: dict[str, str | None] = {k: v for k, v in fields.items() if v is not None}
+        pin = self._area_pins.get(address)
+        if pin is not None:
+            pinned = {"device": pin.device, "local_id": pin.local_id, "title": pin.title}
+            update.update({k: v for k, v in pinned.items() if v is not None})
+            update["gb_code"] = pin.gb_code
+        area = Area.model_validate({**current.model_dump(), **update})
+        if area != self.areas.get(address):
+            self._store_area(area)
+        return area
+
+    def area_of(self, source: str, area_field: str | None = None) -> Area | None:
+        """The area an event or command belongs to.
+
+        By the event's ``area`` field (an area name, or the panel's own number for the area as
+        configured by ``local_id``), else by the area the source point is assigned to.
+        """
+        if area_field:
+            named = self.areas.get(f"{self.site}/{area_field}")
+            if named is not None:
+                return named
+            device = "/".join(source.split("/")[:2])
+            for area in self.areas.values():
+                if area.device == device and _same_number(area.local_id, area_field):
+                    return area
+        if source in self.areas:
+            return self.areas[source]
+        point = self.points.get(source)
+        if point is not None and point.area:
+            return self.areas.get(f"{self.site}/{point.area}")
+        return None
+
+    def apply_area_change(
+        self, source: str, area_field: str | None, change: Change | None
+    ) -> Area | None:
+        """Apply one transition to the area it concerns; returns the area if it changed."""
+        if change is None:
+            return None
+        area = self.area_of(source, area_field)
+        if area is None:
+            return None
+        updated = apply_change(area, change, self.clock.now())
+        if updated is area:
+            return None
+        self._store_area(updated)
+        return updated
+
+    def _store_area(self, area: Area) -> None:
+        self.areas[area.address] = area
+        self._db.put("area", area.address, area.model_dump(mode="json"))
+
+    # -- command targets -------------------------------------------------------------------------
+
+    def resolve_target(self, target: str) -> Target | None:
+        """Who carries out a command on ``target`` (device, point or area), or None if unknown."""
+        if target in self.areas:
+            area = self.areas[target]
+            panel = self.devices.get(area.device) if area.device else None
+            return Target(
+                "area", target, panel.plugin if panel else None, (), area.device, area.address
+            )
+        if target in self.devices:
+            device = self.devices[target]
+            return Target("device", target, device.plugin, tuple(device.capabilities), target)
+        point = self.points.get(target)
+        if point is not None:
+            device_address = "/".join(target.split("/")[:2])
+            owner = self.devices.get(device_address)
+            in_area = self.area_of(target)
+            return Target(
+                "point",
+                target,
+                owner.plugin if owner else None,
+                tuple(point.capabilities),
+                device_address,
+                in_area.address if in_area else None,
+            )
+        return None
 
     # -- supervision ---------------------------------------------------------------------------
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from gateway.journal import Consumer, Filter, Journal
+from gateway.model.command import Command, CommandResult
 from gateway.model.event import Event
 from gateway.model.kinds import KindError, KindRegistry, Phase
-from gateway.registry.registry import Registry
-from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock
+
+if TYPE_CHECKING:  # the registry imports the SDK's clock; import it for typing only
+    from gateway.registry.registry import Registry
+    from gateway.registry.statedb import StateStore
 
 
 class PublishError(ValueError):
@@ -40,6 +43,7 @@ class PluginContext:
         state: StateStore,
         clock: Clock,
         on_task_failed: Callable[[BaseException], None],
+        dispatch: Callable[[Command], Awaitable[CommandResult]] | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.plugin_name = plugin_name
@@ -54,6 +58,7 @@ class PluginContext:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumers: list[Consumer] = []
         self._on_task_failed = on_task_failed
+        self._dispatch = dispatch
 
     # -- events --------------------------------------------------------------------------------
 
@@ -117,6 +122,16 @@ class PluginContext:
         consumer = self.journal.subscribe(flt, name)
         self._consumers.append(consumer)
         return consumer
+
+    async def dispatch(self, command: Command) -> CommandResult:
+        """Send a command to whichever instance owns its target (rules, fire release, bridges).
+
+        Both the command and its result are journaled; ``issued_by`` should name this instance.
+        """
+        if self._dispatch is None:
+            raise RuntimeError("this context has no command dispatcher")
+        self.counters["commands_sent"] += 1
+        return await self._dispatch(command)
 
     async def report_clock(self, device: str, device_time: datetime) -> float:
         """Tell the registry what a device's clock says; returns the offset in seconds."""

@@ -6,8 +6,9 @@ import asyncio
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.kinds import Phase
-from gateway.sdk import Plugin
+from gateway.sdk import NoConfig, Plugin
 
 
 class TickConfig(BaseModel):
@@ -39,3 +40,36 @@ class TickPlugin(Plugin[TickConfig]):
             if self.config.crash_after is not None and n >= self.config.crash_after:
                 raise ValueError(f"tick plugin crashed after {n} ticks")
             await asyncio.sleep(self.config.period_s)
+
+
+class PanelPlugin(Plugin[NoConfig]):
+    """An alarm panel with three zones that takes commands; ``params`` steer how it answers."""
+
+    name = "panel"
+    version = "1.0.0"
+    actions = ("area.arm", "area.disarm", "zone.bypass", "zone.unbypass", "output.pulse")
+
+    async def start(self) -> None:
+        self.panel = f"{self.ctx.site}/panel-1"
+        self.ctx.registry.upsert_device(self.panel, kind="panel", plugin=self.ctx.instance_id)
+        for n in (1, 2, 3):
+            self.ctx.registry.upsert_point(f"{self.panel}/zone-{n}", kind="zone", area="vault")
+        self.ctx.registry.upsert_device(
+            f"{self.ctx.site}/siren-1",
+            kind="siren",
+            plugin=self.ctx.instance_id,
+            capabilities=["output.pulse"],
+        )
+
+    async def execute(self, command: Command) -> CommandResult:
+        if command.params.get("raise"):
+            raise OSError("bus error talking to the panel")
+        if command.params.get("garbage"):
+            return "OK"  # type: ignore[return-value]
+        await asyncio.sleep(float(command.params.get("sleep", 0)))
+        return CommandResult(
+            command_id=command.id,
+            target=command.target,
+            action=command.action,
+            status=ResultStatus.OK,
+        )

@@ -1,0 +1,179 @@
+"""Command dispatch: find who carries a command out, hold it to its deadline, journal both ends.
+
+Every command is journaled before anything is done with it and its result after, whatever the
+result is, so "who did what to which device" is always on record (GB 50348-2018 §6.4.1). A
+plugin that raises or answers with nonsense gets a ``failed`` result, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from gateway.host.instance import InstanceRunner, InstanceState
+from gateway.journal import Journal
+from gateway.model.command import Command, CommandResult, ResultStatus
+from gateway.registry.areas import AREA_ACTIONS, ZONE_ACTIONS
+from gateway.registry.registry import Registry, Target
+from gateway.sdk.clock import Clock
+
+log = structlog.get_logger("anfang.commands")
+
+DEFAULT_DEADLINE_S = 10.0
+"""A command without a deadline gets this long to be carried out."""
+
+
+class CommandDispatcher:
+    def __init__(
+        self,
+        journal: Journal,
+        registry: Registry,
+        runners: Callable[[str], InstanceRunner | None],
+        clock: Clock,
+        *,
+        default_deadline_s: float = DEFAULT_DEADLINE_S,
+    ) -> None:
+        self._journal = journal
+        self._registry = registry
+        self._runners = runners
+        self._clock = clock
+        self._default_deadline_s = default_deadline_s
+        self.counters: Counter[str] = Counter()
+
+    async def dispatch(self, command: Command) -> CommandResult:
+        """Journal the command, have its owner carry it out, journal and return the result.
+
+        Raises JournalWriteError if the command itself cannot be journaled: then nothing is done.
+        """
+        if command.deadline is None:
+            deadline = self._clock.now() + timedelta(seconds=self._default_deadline_s)
+            command = command.model_copy(update={"deadline": deadline})
+        await self._journal.append(command)
+        started = self._clock.monotonic()
+        result = await self._carry_out(command)
+        self.counters[result.status.value] += 1
+        await self._journal.append(result)
+        log.info(
+            "command",
+            id=command.id,
+            target=command.target,
+            action=command.action,
+            issued_by=command.issued_by,
+            status=result.status.value,
+            detail=result.detail,
+            ms=round((self._clock.monotonic() - started) * 1000, 1),
+        )
+        return result
+
+    async def _carry_out(self, command: Command) -> CommandResult:
+        target = self._registry.resolve_target(command.target)
+        if target is None:
+            return _result(
+                command, ResultStatus.FAILED, f"no device, point or area {command.target}"
+            )
+        refusal = _refusal(target, command.action)
+        if refusal is not None:
+            return _result(command, ResultStatus.UNSUPPORTED, refusal)
+        if command.action == "area.arm" and command.params.get("mode", "away") not in (
+            "away",
+            "stay",
+        ):
+            return _result(
+                command,
+                ResultStatus.FAILED,
+                f"params.mode must be 'away' or 'stay', not {command.params.get('mode')!r}",
+            )
+        if target.owner is None:
+            return _result(
+                command, ResultStatus.FAILED, f"{target.address} has no plugin instance to run it"
+            )
+        runner = self._runners(target.owner)
+        if runner is None or runner.plugin is None:
+            return _result(
+                command, ResultStatus.FAILED, f"plugin instance {target.owner} is not configured"
+            )
+        if command.action not in runner.plugin_cls.actions:
+            return _result(
+                command,
+                ResultStatus.UNSUPPORTED,
+                f"plugin {runner.plugin_cls.name} (instance {target.owner}) does not support "
+                f"{command.action}; it supports: {', '.join(runner.plugin_cls.actions) or 'none'}",
+            )
+        if runner.status.state is not InstanceState.RUNNING:
+            return _result(
+                command,
+                ResultStatus.FAILED,
+                f"plugin instance {target.owner} is {runner.status.state.value}"
+                + (
+                    f" (last error: {runner.status.last_error})" if runner.status.last_error else ""
+                ),
+            )
+        assert command.deadline is not None
+        remaining = (command.deadline - self._clock.now()).total_seconds()
+        if remaining <= 0:
+            return _result(command, ResultStatus.TIMEOUT, "the deadline passed before dispatch")
+        try:
+            answer: Any = await asyncio.wait_for(runner.plugin.execute(command), remaining)
+        except TimeoutError:
+            return _result(
+                command, ResultStatus.TIMEOUT, f"no answer from {target.owner} in {remaining:.1f} s"
+            )
+        except Exception as exc:
+            self.counters["plugin_errors"] += 1
+            log.error("plugin execute raised", instance=target.owner, error=repr(exc))
+            return _result(
+                command, ResultStatus.FAILED, f"{target.owner} raised {type(exc).__name__}: {exc}"
+            )
+        if not isinstance(answer, CommandResult):
+            self.counters["plugin_errors"] += 1
+            return _result(
+                command,
+                ResultStatus.FAILED,
+                f"{target.owner} answered with a {type(answer).__name__}, not a CommandResult",
+            )
+        return _normalise(command, answer)
+
+
+def _refusal(target: Target, action: str) -> str | None:
+    """Why the target cannot take this action, judged from the registry alone."""
+    if target.type == "area" and action not in AREA_ACTIONS:
+        return f"{target.address} is an area; areas take {', '.join(AREA_ACTIONS)}"
+    if target.type != "area" and action in AREA_ACTIONS:
+        return f"{action} targets an area, and {target.address} is a {target.type}"
+    if action in ZONE_ACTIONS and target.type != "point":
+        return f"{action} targets a zone (a point), and {target.address} is a {target.type}"
+    if target.capabilities and action not in target.capabilities:
+        return (
+            f"{target.address} does not support {action}; it supports: "
+            f"{', '.join(target.capabilities)}"
+        )
+    return None
+
+
+def _normalise(command: Command, answer: CommandResult) -> CommandResult:
+    """Tie the plugin's result to its command; record the arming mode for area state."""
+    update: dict[str, Any] = {}
+    if (answer.command_id, answer.target, answer.action) != (
+        command.id,
+        command.target,
+        command.action,
+    ):
+        update.update(command_id=command.id, target=command.target, action=command.action)
+    if command.action == "area.arm" and "mode" not in answer.data:
+        update["data"] = {**answer.data, "mode": command.params.get("mode", "away")}
+    return answer.model_copy(update=update) if update else answer
+
+
+def _result(command: Command, status: ResultStatus, detail: str) -> CommandResult:
+    return CommandResult(
+        command_id=command.id,
+        target=command.target,
+        action=command.action,
+        status=status,
+        detail=detail[:2000],
+    )
