@@ -1,4 +1,8 @@
-"""``anfang run [-c FILE]``: start the gateway (the demo site when no config is given)."""
+"""``anfang run [-c FILE]``: start the gateway (the demo site when no config is given).
+
+SIGINT/SIGTERM stop it cleanly; SIGHUP re-reads the config and restarts only the plugin
+instances whose settings changed.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,21 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
+from pathlib import Path
 from typing import Any
+
+import structlog
 
 from gateway import logs
 from gateway.cli.common import add_command
 from gateway.cli.configured import EXIT_INVALID, add_config_option, load_or_report
+from gateway.config import ConfigError, load_config
 from gateway.host import Gateway
+from gateway.host.reload import ReloadError
 from gateway.journal import Filter
+
+log = structlog.get_logger("anfang.run")
 
 
 def register(subparsers: Any) -> None:
@@ -44,24 +56,28 @@ def run(args: argparse.Namespace) -> int:
     installed, loaded = found
     logs.configure(loaded.gateway.log.level, loaded.gateway.log.format)
     data_dir = args.data_dir if args.data_dir_given else None
-    return asyncio.run(
-        _serve(
-            Gateway(
-                loaded,
-                installed,
-                data_dir=data_dir,
-                accept_anchor_mismatch=args.accept_anchor_mismatch,
-            ),
-            args.show_events,
-        )
+    gateway = Gateway(
+        loaded,
+        installed,
+        data_dir=data_dir,
+        accept_anchor_mismatch=args.accept_anchor_mismatch,
     )
+    return asyncio.run(_serve(gateway, args.show_events, args.config))
 
 
-async def _serve(gateway: Gateway, show_events: bool) -> int:
+async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_hangup() -> None:
+        task = asyncio.create_task(_reload(gateway, config_path))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     await gateway.start()
     printer = asyncio.create_task(_print_events(gateway)) if show_events else None
     await stop.wait()
@@ -71,6 +87,18 @@ async def _serve(gateway: Gateway, show_events: bool) -> int:
             await printer
     await gateway.stop()
     return 0
+
+
+async def _reload(gateway: Gateway, config_path: Path | None) -> None:
+    """SIGHUP: re-read the config; a bad one is reported and the running config stays."""
+    try:
+        new = load_config(config_path, gateway.installed.classes)
+        await gateway.reload(new)
+    except ConfigError as exc:
+        log.error("reload refused: the config has errors; still running the old one")
+        print(exc.render(), file=sys.stderr, flush=True)
+    except ReloadError as exc:
+        log.error("reload refused; still running the old config", reason=str(exc))
 
 
 async def _print_events(gateway: Gateway) -> None:

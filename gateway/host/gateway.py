@@ -13,9 +13,11 @@ from gateway.config.schema import Isolation
 from gateway.host.areas import AreaTracker
 from gateway.host.commands import CommandDispatcher
 from gateway.host.instance import InstanceRunner
+from gateway.host.reload import ReloadPlan, plan_reload
+from gateway.host.watchdog import LoopWatchdog, StallReport
 from gateway.journal import Journal
 from gateway.model.address import GbCodeAllocator
-from gateway.model.command import Command, CommandResult
+from gateway.model.command import AuditEntry, Command, CommandResult
 from gateway.model.event import Event
 from gateway.model.kinds import Phase
 from gateway.paths import default_data_dir
@@ -26,6 +28,9 @@ from gateway.sdk.context import PluginContext
 from gateway.sdk.discovery import InstalledPlugins
 
 log = structlog.get_logger("anfang.gateway")
+
+STALL_THRESHOLD_S = 1.0
+"""A loop that has not turned for this long is reported (alarms must reach the panel in 2 s)."""
 
 
 class Gateway:
@@ -38,6 +43,7 @@ class Gateway:
         clock: Clock | None = None,
         backoff_initial_s: float = 1.0,
         accept_anchor_mismatch: bool = False,
+        stall_threshold_s: float = STALL_THRESHOLD_S,
     ) -> None:
         self.config = config
         self.installed = installed
@@ -48,6 +54,10 @@ class Gateway:
         self._backoff_initial_s = backoff_initial_s
         self._accept_anchor_mismatch = accept_anchor_mismatch
         self._tasks: list[asyncio.Task[Any]] = []
+        self._reload_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+        self._stall_threshold_s = stall_threshold_s
+        self.watchdog: LoopWatchdog
         self.journal: Journal
         self.registry: Registry
         self.statedb: StateDB
@@ -85,6 +95,10 @@ class Gateway:
         self.areas = AreaTracker(self.journal, self.registry)
         self.commands = CommandDispatcher(self.journal, self.registry, self.runners.get, self.clock)
         self._tasks.append(asyncio.create_task(self.areas.run(), name="area-tracker"))
+        self.watchdog = LoopWatchdog(
+            asyncio.get_running_loop(), self._on_stall, threshold_s=self._stall_threshold_s
+        )
+        self.watchdog.start()
         self._tasks.append(
             asyncio.create_task(self.registry.run_supervision(), name="registry-supervision")
         )
@@ -141,9 +155,65 @@ class Gateway:
         runner.start()
         return runner
 
+    async def reload(self, new: LoadedConfig) -> ReloadPlan:
+        """Apply a new config: restart only instances whose settings changed, update the pins.
+
+        Raises ReloadError (changing nothing) when the new config cannot be applied live.
+        """
+        async with self._reload_lock:
+            plan = plan_reload(self.config, new)
+            for instance_id in plan.stop + plan.restart:
+                runner = self.runners.pop(instance_id)
+                await runner.stop()
+            self.config = new
+            self.registry.update_pins(new.gateway.devices, new.gateway.areas)
+            for instance_id in plan.start + plan.restart:
+                self.start_instance(instance_id)
+            await self.journal.append(
+                AuditEntry(
+                    actor="host",
+                    action="config.reload",
+                    target=f"{self.site}/gateway",
+                    detail={"source": new.source, **plan.summary()},
+                )
+            )
+        log.info("config reloaded", source=new.source, **plan.summary())
+        return plan
+
     async def dispatch(self, command: Command) -> CommandResult:
         """Carry out a command (see :class:`CommandDispatcher`); both ends are journaled."""
         return await self.commands.dispatch(command)
+
+    def _on_stall(self, report: StallReport) -> None:
+        """Journal who blocked the loop (called on the loop once it runs again)."""
+        source = f"{self.site}/gateway"
+        if report.instance in self.runners:
+            source = f"{self.site}/{report.instance}"
+            self.runners[report.instance].status.stalls += 1
+        event = Event(
+            kind="gateway.loop_blocked",
+            phase=Phase.MOMENTARY,
+            priority=3,
+            source=source,
+            plugin="host",
+            text=f"event loop blocked for {report.blocked_s:.1f} s by {report.culprit}"[:1000],
+            data={
+                "blocked_s": round(report.blocked_s, 3),
+                "task": report.task,
+                "instance": report.instance,
+                "culprit": report.culprit,
+                "stack": report.stack[-4000:],
+            },
+        )
+        task = asyncio.create_task(self._append_quietly(event), name="journal-stall")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _append_quietly(self, event: Event) -> None:
+        try:
+            await self.journal.append(event)
+        except Exception as exc:  # the journal reports its own faults
+            log.error("could not journal an event", kind=event.kind, error=str(exc))
 
     async def _prune_periodically(self) -> None:
         interval = self.config.gateway.journal.prune_interval_s
@@ -154,6 +224,7 @@ class Gateway:
                 log.info("journal pruned", records=report.pruned, by_kind=report.by_kind)
 
     async def stop(self) -> None:
+        self.watchdog.stop()
         if self.installed.manager is not None:
             self.installed.manager.hook.anfang_gateway_stopping()
         for runner in self.runners.values():

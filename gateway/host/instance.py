@@ -44,6 +44,8 @@ class InstanceStatus:
     restarts: int = 0
     last_error: str | None = None
     faulted: bool = False
+    stalls: int = 0
+    """Times the watchdog caught this instance blocking the event loop."""
 
 
 ContextFactory = Callable[[Callable[[BaseException], None]], PluginContext]

@@ -152,6 +152,25 @@ class Registry:
                     data[key] = value
         return data
 
+    def update_pins(self, pins: list[DevicePin], areas: list[AreaConfig]) -> None:
+        """A reloaded config's pins: re-apply them to every device, point and area they name."""
+        old = set(self._pins)
+        held = {p.gb_code for p in self._pins.values()} | {d.gb_code for d in self.devices.values()}
+        self._pins = {p.address: p for p in pins}
+        for pin in pins:
+            if pin.gb_code and pin.gb_code not in held:
+                self._gb.reserve(pin.gb_code)
+        for address in old | set(self._pins):
+            device = self.devices.get(address)
+            if device is not None:
+                self.upsert_device(address, kind=device.kind, plugin=device.plugin)
+            point = self.points.get(address)
+            if point is not None:
+                self.upsert_point(address, kind=point.kind)
+        self._area_pins = {f"{self.site}/{a.name}": a for a in areas}
+        for cfg in areas:
+            self.upsert_area(cfg.name, device=cfg.device, local_id=cfg.local_id, title=cfg.title)
+
     def get_device(self, address: str) -> Device | None:
         return self.devices.get(address)
 

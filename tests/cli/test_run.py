@@ -59,3 +59,45 @@ def test_run_shows_demo_events(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "test.periodic" in result.stdout
     assert "gateway started" in result.stderr  # logs on stderr, events on stdout
+
+
+def test_sighup_reloads_only_changed_instances_and_survives_a_bad_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    template = (
+        "site: {{id: hq}}\n"
+        "plugins:\n"
+        "  - {{id: a, plugin: demo, config: {{interval_s: 1.0}}}}\n"
+        "  - {{id: b, plugin: demo, config: {{interval_s: {b}}}}}\n"
+    )
+    cfg.write_text(template.format(b=1.0))
+    proc = subprocess.Popen(
+        anfang_cmd("run", "-c", cfg, "--data-dir", tmp_path / "data"),
+        cwd=REPO,
+        env=python_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(2.5)
+        cfg.write_text("site: {id: hq}\nplugins: [{id: a, plugin: nosuch}]\n")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        cfg.write_text(template.format(b=0.5))
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        assert proc.poll() is None, "the gateway must survive reloads"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "reload refused" in err and "plugins[0].plugin" in err
+    reader = JournalReader.open(tmp_path / "data")
+    try:
+        (audit,) = reader.query(Filter.build(types=["audit"], kinds=["config.reload"]))
+    finally:
+        reader.close()
+    detail = audit.model.detail  # type: ignore[union-attr]
+    assert detail["restart"] == ["b"] and detail["unchanged"] == ["a"]

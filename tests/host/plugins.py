@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from pydantic import BaseModel, ConfigDict
 
@@ -73,3 +74,23 @@ class PanelPlugin(Plugin[NoConfig]):
             action=command.action,
             status=ResultStatus.OK,
         )
+
+
+class BlockingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    block_s: float = 2.0
+
+
+class BlockingPlugin(Plugin[BlockingConfig]):
+    """Blocks the event loop once, the way a synchronous library call would."""
+
+    name = "blocking"
+    Config = BlockingConfig
+
+    async def start(self) -> None:
+        self.ctx.spawn(self._poll_serial_port(), name="poll")
+
+    async def _poll_serial_port(self) -> None:
+        await asyncio.sleep(0.2)
+        time.sleep(self.config.block_s)  # the bug the watchdog exists to catch
+        await asyncio.Event().wait()

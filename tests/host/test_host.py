@@ -8,7 +8,7 @@ from gateway.config.loader import load_config
 from gateway.host import Gateway, InstanceState
 from gateway.journal import Filter
 from gateway.sdk.discovery import discover
-from tests.host.plugins import TickPlugin
+from tests.host.plugins import BlockingPlugin, TickPlugin
 
 
 def make_gateway(tmp_path: Path, plugins_yaml: str, **kw: object) -> Gateway:
@@ -68,3 +68,29 @@ async def test_fault_is_restored_once_the_instance_runs_again(tmp_path: Path) ->
     phases = [r.phase for r in gw.journal.reader.query(Filter.build(kinds=["plugin.fault"]))]
     await gw.stop()
     assert phases[:2] == ["alarm", "restore"]
+
+
+async def test_watchdog_reports_the_plugin_that_blocks_the_loop(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(
+        "site: {id: hq}\nplugins:\n  - {id: steady, plugin: tick, config: {period_s: 0.05}}\n"
+        "  - {id: serial, plugin: blocking, config: {block_s: 2.0}}\n"
+    )
+    installed = discover(extra=[TickPlugin, BlockingPlugin])
+    gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data")
+    await gw.start()
+    try:
+        for _ in range(60):
+            await asyncio.sleep(0.1)
+            if gw.journal.reader.query(Filter.build(kinds=["gateway.loop_blocked"])):
+                break
+        (stall,) = gw.journal.reader.query(Filter.build(kinds=["gateway.loop_blocked"]))
+    finally:
+        await gw.stop()
+    event = stall.event
+    assert event.source == "hq/serial"
+    assert event.data["instance"] == "serial" and event.data["task"] == "serial:poll"
+    assert event.data["blocked_s"] >= 1.9
+    assert "_poll_serial_port" in event.data["culprit"]
+    assert "time.sleep(self.config.block_s)" in event.data["stack"]
+    assert gw.runners["serial"].status.stalls == 1
