@@ -5,10 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-# CHECK:PACKAGE pairs for .ci/system-deps.sh (commands the tests and the gateway call).
+# CHECK:PACKAGE pairs for .ci/system-deps.sh: what the gateway needs, and what only tests need
+# (real peers and checkers the tests run).
 SYSTEM_DEPS := py-venv:python3-venv
+TEST_SYSTEM_DEPS := systemd-analyze:systemd
 
-.PHONY: all deps venv run test lint typecheck pytest bench docs clean
+.PHONY: all deps test-deps venv run test lint typecheck pytest bench docs clean
 
 all: test
 
@@ -22,7 +24,10 @@ $(RUN_STAMP): pyproject.toml | deps
 	$(BIN)/python -m pip install -q -e .
 	touch $(RUN_STAMP)
 
-$(STAMP): $(RUN_STAMP)
+test-deps:
+	@PYTHON=$(PYTHON) .ci/system-deps.sh $(TEST_SYSTEM_DEPS)
+
+$(STAMP): $(RUN_STAMP) | test-deps
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
@@ -38,7 +43,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) test-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

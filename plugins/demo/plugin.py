@@ -47,6 +47,9 @@ class DemoPlugin(Plugin[DemoConfig]):
         "door.lock",
         "area.arm",
         "area.disarm",
+        "area.reset",
+        "zone.bypass",
+        "zone.unbypass",
         "output.set",
     )
 
@@ -60,10 +63,16 @@ class DemoPlugin(Plugin[DemoConfig]):
             plugin=self.ctx.instance_id,
             vendor="Demo",
             model="DP-8",
-            capabilities=["area.arm", "area.disarm"],
+            capabilities=["area.arm", "area.disarm", "area.reset"],
         )
         for zone, (area, title) in ZONES.items():
-            reg.upsert_point(f"{self.panel}/{zone}", kind="zone", name=title, area=area)
+            reg.upsert_point(
+                f"{self.panel}/{zone}",
+                kind="zone",
+                name=title,
+                area=area,
+                capabilities=["zone.bypass", "zone.unbypass"],
+            )
         reg.upsert_device(
             f"{site}/cam-lobby",
             kind="ipc",
