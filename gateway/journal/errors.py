@@ -41,3 +41,7 @@ class RecordValidationError(JournalError, ValueError):
 
 class CursorInUseError(JournalError):
     """A durable cursor name is already held by a live consumer."""
+
+
+class RecordPrunedError(JournalError, LookupError):
+    """The record's payload was removed by retention (a tombstone); its hashes remain."""

@@ -28,10 +28,10 @@ PROOF_CHUNK = 10_000
 
 def backup(data_dir: Path, dest: Path) -> chain.ChainHead:
     """An online, consistent copy of the journal (SQLite backup API) plus its own anchor."""
-    src = open_reader(data_dir / DB_NAME)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         raise FileExistsError(f"backup destination {dest} already exists; choose a new name")
+    src = open_reader(data_dir / DB_NAME)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     dst = sqlite3.connect(dest)
     try:
         src.backup(dst)
@@ -137,7 +137,18 @@ class ExportCheck:
 
 
 def verify_export(lines: IO[str]) -> ExportCheck:
-    """Check an evidence export on its own: payload hashes, links, proof, head."""
+    """Check an evidence export on its own: payload hashes, links, proof, head.
+
+    A malformed file is a problem in the report, never an exception.
+    """
+    try:
+        return _verify_export(lines)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        return ExportCheck(ok=False, problems=[f"malformed export: {detail}"])
+
+
+def _verify_export(lines: IO[str]) -> ExportCheck:
     check = ExportCheck(ok=False)
     header: dict[str, Any] | None = None
     prev = b""
@@ -199,6 +210,13 @@ def verify_export(lines: IO[str]) -> ExportCheck:
                 return check
     if header is None or check.head is None:
         check.problems.append("export is incomplete (no header or no head line)")
+        return check
+    expected = max(0, header["to_seq"] - header["from_seq"] + 1)
+    if check.records != expected:
+        check.problems.append(
+            f"the header promises seq {header['from_seq']}..{header['to_seq']} "
+            f"({expected} records) but the export holds {check.records}"
+        )
         return check
     check.ok = True
     return check

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gateway.journal import chain
-from gateway.journal.errors import RecordValidationError
+from gateway.journal.errors import RecordPrunedError, RecordValidationError
 from gateway.model.command import AuditEntry, Command, CommandResult
 from gateway.model.event import Event
 
@@ -198,6 +198,10 @@ class JournalRecord:
     def event(self) -> Event:
         """The payload as an Event; raises for other record types and tombstones."""
         obj = self.model
+        if obj is None:
+            raise RecordPrunedError(
+                f"record seq {self.seq} was pruned by retention: only its hashes remain"
+            )
         if not isinstance(obj, Event):
             raise TypeError(f"record seq {self.seq} is a {self.rtype} record, not an event")
         return obj

@@ -14,8 +14,10 @@ from gateway.journal import (
     Journal,
     JournalIntegrityError,
     RetentionPolicy,
+    chain,
     verify_journal,
 )
+from gateway.journal.errors import RecordPrunedError
 from gateway.journal.evidence import backup, export_range, verify_export
 from gateway.journal.retention import DAY_US
 from tests.journal.helpers import ev, raw_db
@@ -136,6 +138,41 @@ async def test_evidence_export_verifies_on_its_own_and_detects_edits(data_dir: P
     lines[3] = json.dumps(rec)
     bad = verify_export(io.StringIO("\n".join(lines) + "\n"))
     assert not bad.ok and "content hash" in bad.problems[0]
+
+    # Hiding the last exported record inside the proof keeps the chain intact: the range catches it.
+    lines = text.splitlines()
+    last_record = max(i for i, line in enumerate(lines) if '"seq"' in line and '"rtype"' in line)
+    hidden = json.loads(lines[last_record])
+    digest = chain.record_digest(
+        hidden["seq"],
+        hidden["rtype"],
+        hidden["id"],
+        hidden["kind"],
+        hidden["source"],
+        hidden["phase"],
+        hidden["priority"],
+        hidden["ts_us"],
+        hidden["schema_version"],
+        bytes.fromhex(hidden["content_hash"]),
+    )
+    lines[last_record] = json.dumps({"proof": [digest.hex()]})
+    hiding = verify_export(io.StringIO("\n".join(lines) + "\n"))
+    assert not hiding.ok and "the header promises" in hiding.problems[0]
+
+    no_prev = json.dumps({**json.loads(lines[0]), "prev_hash": None})
+    first = json.loads(lines[0])["from_seq"]
+    for broken in (no_prev + "\n", lines[0] + f'\n{{"seq": {first}}}\n'):
+        malformed = verify_export(io.StringIO(broken))
+        assert not malformed.ok and malformed.problems[0].startswith("malformed export")
+
+
+async def test_a_pruned_record_says_so_when_read_as_an_event(data_dir: Path) -> None:
+    async with await Journal.open(data_dir, retention=RetentionPolicy(default_days=1)) as j:
+        await j.append(ev(0))
+        await j.prune(now_us=time.time_ns() // 1000 + 3 * DAY_US)
+        (record,) = j.reader.query(Filter.everything())
+    with pytest.raises(RecordPrunedError, match="pruned by retention"):
+        _ = record.event
 
 
 async def test_online_backup_is_a_verifiable_journal(data_dir: Path, tmp_path: Path) -> None:
