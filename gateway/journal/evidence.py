@@ -145,7 +145,7 @@ def verify_export(lines: IO[str]) -> ExportCheck:
         return _verify_export(lines)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-        return ExportCheck(ok=False, problems=[f"malformed export: {detail}"])
+        return ExportCheck(ok=False, problems=[f"not a well-formed evidence export: {detail}"])
 
 
 def _verify_export(lines: IO[str]) -> ExportCheck:

@@ -163,7 +163,7 @@ async def test_evidence_export_verifies_on_its_own_and_detects_edits(data_dir: P
     first = json.loads(lines[0])["from_seq"]
     for broken in (no_prev + "\n", lines[0] + f'\n{{"seq": {first}}}\n'):
         malformed = verify_export(io.StringIO(broken))
-        assert not malformed.ok and malformed.problems[0].startswith("malformed export")
+        assert not malformed.ok and malformed.problems[0].startswith("not a well-formed")
 
 
 async def test_a_pruned_record_says_so_when_read_as_an_event(data_dir: Path) -> None:
