@@ -111,6 +111,7 @@ class InstanceRunner:
                         await self._journal_fault(Phase.RESTORE, "instance running again")
                         self.status.faulted = False
                     error = await self._failure
+                self.status.state = InstanceState.BACKOFF  # not running from the failure on
                 await self._teardown(plugin, ctx)
                 self.status.restarts += 1
                 self.status.last_error = f"{type(error).__name__}: {error}"

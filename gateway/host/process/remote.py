@@ -1,0 +1,304 @@
+"""The child's stand-in for PluginContext: the same API, carried out by the host over the socket.
+
+A plugin cannot tell it runs isolated. Whatever must be decided once for the whole gateway
+(kind checks at publish, the journal, the registry, cursors, commands) is a request to the host;
+what is the plugin's own (building events, its tasks, its key-value state, its clock) is local.
+Registry upserts are notifications, answered locally, and reach the host before any later
+request, so a device is registered before the event that follows it is published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+import pydantic_core
+import structlog
+
+from gateway.host.process.codec import filter_to_wire, record_from_wire
+from gateway.host.process.rpc import Endpoint, PeerGoneError, RemoteError
+from gateway.journal import CursorInUseError, Filter, JournalRecord, JournalWriteError
+from gateway.journal.consumer import READ_BATCH
+from gateway.journal.errors import JournalClosedError
+from gateway.model.address import Address
+from gateway.model.command import Command, CommandResult
+from gateway.model.entities import Area, Device, Point
+from gateway.model.event import Event
+from gateway.model.kinds import KindError, KindRegistry, Phase
+from gateway.registry.statedb import StateStore
+from gateway.sdk.clock import Clock, SystemClock
+from gateway.sdk.context import PublishError
+
+_RAISED_AS: dict[str, Callable[[str], Exception]] = {
+    "PublishError": PublishError,
+    "JournalWriteError": JournalWriteError,
+    "JournalClosedError": JournalClosedError,
+    "CursorInUseError": CursorInUseError,
+    "KeyError": KeyError,
+    "ValueError": ValueError,
+    "TypeError": TypeError,
+    "TimeoutError": TimeoutError,
+}
+
+
+def local_error(exc: RemoteError) -> Exception:
+    """What the host raised, as the exception an inline plugin would have seen where possible."""
+    make = _RAISED_AS.get(exc.type_name)
+    return exc if make is None else make(str(exc.args[0]))
+
+
+async def call(link: Endpoint, op: str, **params: Any) -> Any:
+    try:
+        return await link.request(op, **params)
+    except RemoteError as exc:
+        raise local_error(exc) from None
+
+
+def _jsonable(fields: dict[str, Any]) -> Any:
+    return pydantic_core.to_jsonable_python(fields)
+
+
+class RemoteRegistry:
+    """``ctx.registry`` in the child: upserts and supervision, and this instance's devices."""
+
+    def __init__(self, link: Endpoint, site: str, devices: list[Device]) -> None:
+        self._link = link
+        self._site = site
+        self.devices: dict[str, Device] = {d.address: d for d in devices}
+        """This instance's devices: as the host had them at start, plus what it upserted since
+        (the installer's pins and assigned GB codes of new devices are known to the host only)."""
+        self.points: dict[str, Point] = {}
+
+    def upsert_device(
+        self, address: str, *, kind: str, plugin: str | None = None, **fields: Any
+    ) -> Device:
+        if Address.parse(address).point is not None:
+            raise ValueError(f"{address} is a point address; use upsert_point")
+        current = self.devices.get(address)
+        device = Device.model_validate(_merge(current, address, kind, {**fields, "plugin": plugin}))
+        self.devices[address] = device
+        self._link.notify(
+            "upsert_device", address=address, kind=kind, plugin=plugin, fields=_jsonable(fields)
+        )
+        return device
+
+    def upsert_point(self, address: str, *, kind: str, **fields: Any) -> Point:
+        if Address.parse(address).point is None:
+            raise ValueError(f"{address} is a device address; use upsert_device")
+        point = Point.model_validate(_merge(self.points.get(address), address, kind, fields))
+        self.points[address] = point
+        self._link.notify("upsert_point", address=address, kind=kind, fields=_jsonable(fields))
+        return point
+
+    def upsert_area(
+        self,
+        name: str,
+        *,
+        device: str | None = None,
+        local_id: str | None = None,
+        title: str | None = None,
+    ) -> Area:
+        area = Area(site=self._site, name=name, device=device, local_id=local_id, title=title)
+        self._link.notify("upsert_area", name=name, device=device, local_id=local_id, title=title)
+        return area
+
+    def get_device(self, address: str) -> Device | None:
+        return self.devices.get(address)
+
+    def supervise(self, address: str, interval_s: float) -> None:
+        device = self.devices.get(address)
+        if device is None:
+            raise KeyError(f"supervise: unknown device {address}; upsert it first")
+        self.devices[address] = device.model_copy(update={"supervision_s": interval_s})
+        self._link.notify("supervise", address=address, interval_s=interval_s)
+
+
+def _merge(
+    current: Device | Point | None, address: str, kind: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    data: dict[str, Any] = current.model_dump() if current else {"address": address}
+    data.update({k: v for k, v in fields.items() if v is not None})
+    data["kind"] = kind
+    return data
+
+
+class RemoteConsumer:
+    """A journal consumer held by the host; reading and committing are requests to it."""
+
+    def __init__(self, link: Endpoint, cid: int, flt: Filter, name: str | None) -> None:
+        self._link = link
+        self._cid = cid
+        self.filter = flt
+        self.name = name
+        self.position = 0
+        """Highest seq the host-side consumer examined, as of the last batch."""
+        self.committed = 0
+        self._buffer: deque[JournalRecord] = deque()
+        self._closed = False
+
+    def __aiter__(self) -> RemoteConsumer:
+        return self
+
+    async def __anext__(self) -> JournalRecord:
+        while not self._buffer:
+            batch = await self.next_batch()
+            if not batch and self._closed:
+                raise StopAsyncIteration
+            self._buffer.extend(batch)
+        return self._buffer.popleft()
+
+    async def next_batch(
+        self, limit: int = READ_BATCH, timeout: float | None = None
+    ) -> list[JournalRecord]:
+        if limit < 1:
+            raise ValueError(f"next_batch limit must be at least 1, got {limit}")
+        if self._closed:
+            return []
+        answer = await call(
+            self._link, "next_batch", consumer=self._cid, limit=limit, timeout=timeout
+        )
+        self.position = answer["position"]
+        self.committed = max(self.committed, answer["committed"])
+        if answer["closed"]:
+            self._closed = True
+        return [record_from_wire(r) for r in answer["records"]]
+
+    def commit(self, seq: int) -> None:
+        if seq > self.committed:
+            self.committed = seq
+            self._link.notify("commit", consumer=self._cid, seq=seq)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(PeerGoneError):
+            self._link.notify("close_consumer", consumer=self._cid)
+
+
+class RemoteContext:
+    """Offers what :class:`~gateway.sdk.context.PluginContext` offers a plugin, from a child."""
+
+    def __init__(
+        self,
+        *,
+        link: Endpoint,
+        instance_id: str,
+        plugin_name: str,
+        site: str,
+        kinds: KindRegistry,
+        state: StateStore,
+        devices: list[Device],
+        on_task_failed: Callable[[BaseException], None],
+    ) -> None:
+        self.instance_id = instance_id
+        self.plugin_name = plugin_name
+        self.site = site
+        self.kinds = kinds
+        self.state = state
+        self.clock: Clock = SystemClock()
+        self.registry = RemoteRegistry(link, site, devices)
+        self.log = structlog.get_logger(f"anfang.plugin.{plugin_name}").bind(instance=instance_id)
+        self.counters: Counter[str] = Counter()
+        """Counted in the child; the host counts publishes, refusals and unknown sources too."""
+        self._link = link
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._consumers: list[RemoteConsumer] = []
+        self._consumer_ids = itertools.count(1)
+        self._on_task_failed = on_task_failed
+
+    # -- events --------------------------------------------------------------------------------
+
+    def event(
+        self,
+        kind: str,
+        source: str,
+        phase: Phase | str = Phase.ALARM,
+        occurred_at: datetime | None = None,
+        **fields: Any,
+    ) -> Event:
+        """Build an event with this kind's default priority, this instance and the clock's time."""
+        try:
+            spec = self.kinds.check(kind, phase)
+        except KindError as exc:
+            self.counters["events_rejected"] += 1
+            raise PublishError(str(exc)) from None
+        now = self.clock.now()
+        fields.setdefault("priority", spec.priority)
+        fields.setdefault("plugin", self.instance_id)
+        return Event(
+            kind=kind,
+            phase=Phase(phase),
+            source=source,
+            occurred_at=occurred_at or now,
+            received_at=now,
+            **fields,
+        )
+
+    async def publish(self, event: Event) -> int:
+        """Journal an event in the host; returns its seq once it is durable.
+
+        Raises PublishError when the host refuses it, JournalWriteError when it could not write.
+        """
+        try:
+            seq = await call(self._link, "publish", event=event.model_dump(mode="json"))
+        except PublishError:
+            self.counters["events_rejected"] += 1
+            raise
+        self.counters["events_published"] += 1
+        return int(seq)
+
+    def subscribe(self, flt: Filter | None = None, cursor: str | None = None) -> RemoteConsumer:
+        """Read the journal from a durable cursor (named per instance) or from now on."""
+        cid = next(self._consumer_ids)
+        self._link.notify("subscribe", consumer=cid, filter=filter_to_wire(flt), cursor=cursor)
+        name = None if cursor is None else f"{self.instance_id}.{cursor}"
+        consumer = RemoteConsumer(self._link, cid, flt or Filter(), name)
+        self._consumers.append(consumer)
+        return consumer
+
+    async def report_clock(self, device: str, device_time: datetime) -> float:
+        return float(
+            await call(self._link, "report_clock", device=device, time=device_time.isoformat())
+        )
+
+    async def dispatch(self, command: Command) -> CommandResult:
+        """Send a command to whichever instance owns its target (journaled by the host)."""
+        self.counters["commands_sent"] += 1
+        raw = await call(self._link, "dispatch", command=command.model_dump(mode="json"))
+        return CommandResult.model_validate(raw)
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run a task supervised by the host: if it raises, the instance is restarted."""
+        task = asyncio.create_task(
+            coro, name=f"{self.instance_id}:{name or getattr(coro, '__name__', 'task')}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._on_task_failed(exc)
+
+    async def close(self) -> None:
+        """Cancel spawned tasks and close consumers (the child does this on stop)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for consumer in self._consumers:
+            consumer.close()
+        self._consumers.clear()

@@ -1,0 +1,133 @@
+"""Plugins that the isolation tests run out of process (the child imports them by module path)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from gateway.journal import Filter
+from gateway.model.command import Command, CommandResult, ResultStatus
+from gateway.model.event import Event
+from gateway.model.kinds import Phase
+from gateway.sdk import NoConfig, Plugin
+
+
+class CrashyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    period_s: float = 0.02
+    abort_after: int | None = None
+    """Call os.abort() on this publish of the first run (a C library crashing the process)."""
+    fail_in_start: bool = False
+
+
+class CrashyPlugin(Plugin[CrashyConfig]):
+    """Registers a device and publishes test.periodic; can abort the whole process once."""
+
+    name = "crashy"
+    version = "1.0.0"
+    Config = CrashyConfig
+
+    async def start(self) -> None:
+        if self.config.fail_in_start:
+            raise RuntimeError("cannot open /dev/ttyUSB0")
+        self.source = f"{self.ctx.site}/crashy-{self.ctx.instance_id}"
+        self.ctx.registry.upsert_device(self.source, kind="reader", plugin=self.ctx.instance_id)
+        self.ctx.registry.supervise(self.source, 30.0)
+        await self.ctx.report_clock(self.source, self.ctx.clock.now())
+        self.ctx.state.set("pid", os.getpid())
+        self.ctx.spawn(self._run(), name="publish")
+
+    async def _run(self) -> None:
+        n = 0
+        while True:
+            await self.ctx.publish(
+                self.ctx.event(
+                    "test.periodic", self.source, Phase.MOMENTARY, data={"pid": os.getpid()}
+                )
+            )
+            n += 1
+            if n == self.config.abort_after and not self.ctx.state.get("aborted"):
+                self.ctx.state.set("aborted", True)
+                os.abort()
+            await asyncio.sleep(self.config.period_s)
+
+
+class EchoConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: SecretStr = SecretStr("")
+
+
+class EchoPlugin(Plugin[EchoConfig]):
+    """Answers test.echo with what it was sent, its pid and its (secret) token."""
+
+    name = "echo"
+    version = "1.0.0"
+    Config = EchoConfig
+    actions = ("test.echo",)
+
+    async def start(self) -> None:
+        self.ctx.registry.upsert_device(
+            f"{self.ctx.site}/echo-1", kind="relay", plugin=self.ctx.instance_id
+        )
+
+    async def execute(self, command: Command) -> CommandResult:
+        if command.params.get("raise"):
+            raise OSError("bus error talking to the relay")
+        return CommandResult(
+            command_id=command.id,
+            target=command.target,
+            action=command.action,
+            status=ResultStatus.OK,
+            data={
+                "pid": os.getpid(),
+                "params": command.params,
+                "token": self.config.token.get_secret_value(),
+            },
+        )
+
+
+class RoguePlugin(Plugin[NoConfig]):
+    """Publishes an event of a kind nobody registered: the host refuses it, the task fails."""
+
+    name = "rogue"
+    version = "1.0.0"
+
+    async def start(self) -> None:
+        self.ctx.spawn(self._run(), name="rogue")
+
+    async def _run(self) -> None:
+        await self.ctx.publish(
+            Event(kind="nosuch.kind", phase=Phase.ALARM, priority=2, source=f"{self.ctx.site}/x")
+        )
+
+
+class ListenerPlugin(Plugin[NoConfig]):
+    """Follows test.periodic through a durable cursor, keeping a count in its state."""
+
+    name = "listener"
+    version = "1.0.0"
+
+    async def start(self) -> None:
+        self.consumer = self.ctx.subscribe(Filter.build(kinds=["test.periodic"]), "seen")
+        self.ctx.spawn(self._run(), name="listen")
+
+    async def _run(self) -> None:
+        count = self.ctx.state.get("count", 0)
+        async for record in self.consumer:
+            count += 1
+            self.ctx.state.set("count", count)
+            self.ctx.state.set("last", {"seq": record.seq, "source": record.event.source})
+            self.consumer.commit(record.seq)
+
+
+class StuckPlugin(Plugin[NoConfig]):
+    """Its stop blocks the child's event loop, as a call into C that never returns would."""
+
+    name = "stuck"
+    version = "1.0.0"
+
+    async def stop(self) -> None:
+        time.sleep(60)
