@@ -19,6 +19,7 @@ from gateway import __version__
 from gateway.cli import (
     cmd_backup,
     cmd_check,
+    cmd_decode,
     cmd_events,
     cmd_export,
     cmd_plugins,
@@ -36,6 +37,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cmd_plugins,
     cmd_verify,
     cmd_events,
+    cmd_decode,
     cmd_backup,
     cmd_export,
     cmd_schema,

@@ -15,6 +15,7 @@ import structlog
 
 from gateway.model.kinds import KindError, KindRegistry
 from gateway.sdk import hookspecs
+from gateway.sdk.codec import CodecSpec
 from gateway.sdk.plugin import Plugin
 
 log = structlog.get_logger("anfang.plugins")
@@ -37,6 +38,10 @@ class InstalledPlugins:
     classes: dict[str, type[Plugin[Any]]] = field(default_factory=dict)
     kinds: KindRegistry = field(default_factory=KindRegistry)
     distributions: dict[str, str] = field(default_factory=dict)
+    codecs: dict[str, CodecSpec] = field(default_factory=dict)
+    """Codec name → spec, from Plugin classes' ``codecs`` and the ``anfang_codecs`` hook."""
+    codec_origins: dict[str, str] = field(default_factory=dict)
+    """Codec name → who provides it (plugin or entry point, with its distribution)."""
     errors: list[str] = field(default_factory=list)
     manager: pluggy.PluginManager | None = None
 
@@ -74,6 +79,7 @@ def discover(extra: list[object] | None = None) -> InstalledPlugins:
                 found.kinds.register(namespace, spec)
             except KindError as exc:
                 found.errors.append(str(exc))
+    _collect_codecs(found, pm)
     return found
 
 
@@ -94,3 +100,53 @@ def _add_class(found: InstalledPlugins, cls: type[Plugin[Any]]) -> None:
             found.errors.append(f"plugin {name}: {exc}")
             return
     found.classes[name] = cls
+    origin = _with_distribution(f"plugin {name}", found.distributions.get(name))
+    for codec in cls.codecs:
+        _add_codec(found, codec, origin)
+
+
+def _collect_codecs(found: InstalledPlugins, pm: pluggy.PluginManager) -> None:
+    """Call each ``anfang_codecs`` implementation on its own, so every codec has a known origin.
+
+    A failing implementation is reported like a plugin that fails to load; the rest still count.
+    """
+    for impl in pm.hook.anfang_codecs.get_hookimpls():
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        origin = _origin(found, impl.plugin_name, impl.plugin)
+        try:
+            codecs = impl.function()
+        except Exception as exc:  # a broken third-party hook must not stop the others
+            found.errors.append(f"{origin}: anfang_codecs failed: {exc}")
+            continue
+        if not isinstance(codecs, list | tuple):
+            found.errors.append(f"{origin}: anfang_codecs returned {codecs!r}, not a list")
+            continue
+        for codec in codecs:
+            _add_codec(found, codec, origin)
+
+
+def _origin(found: InstalledPlugins, plugin_name: str, plugin: object) -> str:
+    if plugin_name.startswith("ep:"):
+        ep_name = plugin_name.removeprefix("ep:")
+        return _with_distribution(f"entry point {ep_name}", found.distributions.get(ep_name))
+    return str(getattr(plugin, "__name__", type(plugin).__qualname__))
+
+
+def _with_distribution(origin: str, distribution: str | None) -> str:
+    return origin if distribution is None else f"{origin} ({distribution})"
+
+
+def _add_codec(found: InstalledPlugins, codec: object, origin: str) -> None:
+    if not isinstance(codec, CodecSpec):
+        found.errors.append(f"{origin}: codec {codec!r} is not a CodecSpec")
+        return
+    if codec.name in found.codecs:
+        if found.codecs[codec.name] != codec:
+            found.errors.append(
+                f"two codecs are named {codec.name!r}: {found.codec_origins[codec.name]} "
+                f"and {origin}; keeping the first"
+            )
+        return
+    found.codecs[codec.name] = codec
+    found.codec_origins[codec.name] = origin

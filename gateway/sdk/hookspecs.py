@@ -19,6 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from gateway.model.kinds import KindSpec
+    from gateway.sdk.codec import CodecSpec
     from gateway.sdk.plugin import Plugin
 
 PROJECT = "anfang"
@@ -48,6 +49,19 @@ def anfang_event_kinds() -> list[KindSpec]:
     Called once at load time, after :func:`anfang_plugin_classes`. Kinds declared on a Plugin
     class (``kinds = (...)``) are registered without this hook; use it for kinds shared by
     several plugins of one distribution. A kind outside the namespace is refused with an error.
+    """
+
+
+@hookspec
+def anfang_codecs() -> list[CodecSpec]:
+    """Return the protocol codecs this distribution provides (see :mod:`gateway.sdk.codec`).
+
+    Called once at load time, after :func:`anfang_event_kinds`. Codecs declared on a Plugin
+    class (``codecs = (...)``) are collected without this hook; use it for a codec that is not
+    tied to one plugin class, from a module the entry point names (e.g. ``plugins.x.hooks``).
+    Every implementation is called; a codec name used twice is reported as an error and the
+    first one found (class attributes first, then hooks in entry-point order) is kept. Read by
+    ``anfang decode`` and the conformance kit.
     """
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.kinds import KindSpec
+from gateway.sdk.codec import CodecSpec
 
 if TYPE_CHECKING:
     from gateway.sdk.context import PluginContext
@@ -42,6 +43,8 @@ class Plugin(Generic[ConfigT]):
     """Command actions instances can execute (e.g. ``camera.goto_preset``)."""
     kinds: ClassVar[tuple[KindSpec, ...]] = ()
     """Event kinds this plugin adds, each named ``<name>.<something>``."""
+    codecs: ClassVar[tuple[CodecSpec, ...]] = ()
+    """Sans-IO decoders of the protocols this plugin speaks, for ``anfang decode`` and the kit."""
 
     def __init__(self, config: ConfigT, ctx: PluginContext) -> None:
         self.config = config

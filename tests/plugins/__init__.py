@@ -1,0 +1,1 @@
+"""Tests of first-party plugins, one package per plugin."""

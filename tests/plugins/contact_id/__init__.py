@@ -1,0 +1,1 @@
+"""Contact ID: codec, checksum, code table, mapping, registration."""
