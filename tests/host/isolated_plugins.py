@@ -131,3 +131,25 @@ class StuckPlugin(Plugin[NoConfig]):
 
     async def stop(self) -> None:
         time.sleep(60)
+
+
+class ImpatientListenerPlugin(Plugin[NoConfig]):
+    """Polls its consumer with a short timeout, as connectors with an idle heartbeat do."""
+
+    name = "impatient"
+    version = "1.0.0"
+
+    async def start(self) -> None:
+        self.consumer = self.ctx.subscribe(Filter.build(kinds=["test.manual"]), "seen")
+        self.ctx.spawn(self._run(), name="listen")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batch = await asyncio.wait_for(self.consumer.next_batch(), 0.05)
+            except TimeoutError:
+                continue  # the idle heartbeat; the request must not lose what it brings later
+            seqs = self.ctx.state.get("seqs", [])
+            self.ctx.state.set("seqs", seqs + [r.seq for r in batch])
+            if batch:
+                self.consumer.commit(batch[-1].seq)

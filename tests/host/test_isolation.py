@@ -31,6 +31,7 @@ from gateway.host.process.rpc import Endpoint, PeerGoneError, RemoteError
 from gateway.host.process.wire import FrameDecoder, FrameError, encode
 from gateway.journal import Filter, JournalReader
 from gateway.model.command import Command, ResultStatus
+from gateway.model.event import Event
 from gateway.model.kinds import KindRegistry
 from gateway.sdk.discovery import discover
 from gateway.sdk.plugin import Plugin
@@ -39,6 +40,7 @@ from tests.host.isolated_plugins import (
     CrashyPlugin,
     EchoConfig,
     EchoPlugin,
+    ImpatientListenerPlugin,
     ListenerPlugin,
     RoguePlugin,
     StuckPlugin,
@@ -200,7 +202,15 @@ def make_gateway(tmp_path: Path, plugins_yaml: str) -> Gateway:
     cfg = tmp_path / "anfang.yaml"
     cfg.write_text(f"site: {{id: hq}}\nplugins:\n{plugins_yaml}")
     installed = discover(
-        extra=[TickPlugin, CrashyPlugin, EchoPlugin, RoguePlugin, ListenerPlugin, StuckPlugin]
+        extra=[
+            TickPlugin,
+            CrashyPlugin,
+            EchoPlugin,
+            RoguePlugin,
+            ListenerPlugin,
+            StuckPlugin,
+            ImpatientListenerPlugin,
+        ]
     )
     loaded = load_config(cfg, installed.classes)
     return Gateway(loaded, installed, data_dir=tmp_path / "data", backoff_initial_s=0.05)
@@ -371,3 +381,21 @@ async def test_an_event_the_host_refuses_fails_the_child_task(tmp_path: Path) ->
     (fault,) = reader.query(Filter.build(kinds=["plugin.fault"]))[:1]
     reader.close()
     assert "in the isolated plugin process" in fault.event.data["traceback"]
+
+
+async def test_a_consumer_polled_with_timeouts_in_a_child_loses_nothing(tmp_path: Path) -> None:
+    gw = make_gateway(tmp_path, "  - {id: fwd, plugin: impatient, isolation: process}\n")
+    await gw.start()
+    try:
+        runner = gw.runners["fwd"]
+        await wait_for(lambda: runner.status.state is InstanceState.RUNNING)
+        await asyncio.sleep(0.3)  # several abandoned polls are in flight by now
+        published = []
+        for _ in range(5):
+            event = Event(kind="test.manual", phase="momentary", priority=4, source="hq/gateway")
+            published.append(await gw.journal.append(event))
+            await asyncio.sleep(0.12)
+        await wait_for(lambda: len(gw.statedb.get("plugin:fwd", "seqs") or []) >= 5)
+        assert gw.statedb.get("plugin:fwd", "seqs") == published
+    finally:
+        await gw.stop()

@@ -34,6 +34,9 @@ from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock, SystemClock
 from gateway.sdk.context import PublishError
 
+REMOTE_BATCH = 128
+"""Records per answer: keeps a frame far below the wire's 16 MiB limit."""
+
 _RAISED_AS: dict[str, Callable[[str], Exception]] = {
     "PublishError": PublishError,
     "JournalWriteError": JournalWriteError,
@@ -140,6 +143,7 @@ class RemoteConsumer:
         self.committed = 0
         self._buffer: deque[JournalRecord] = deque()
         self._closed = False
+        self._inflight: asyncio.Future[Any] | None = None
 
     def __aiter__(self) -> RemoteConsumer:
         return self
@@ -159,9 +163,22 @@ class RemoteConsumer:
             raise ValueError(f"next_batch limit must be at least 1, got {limit}")
         if self._closed:
             return []
-        answer = await call(
-            self._link, "next_batch", consumer=self._cid, limit=limit, timeout=timeout
-        )
+        # The host advances its consumer when it answers, so an answer must never be dropped:
+        # a caller that gives up (wait_for timing out) leaves the request running, and the next
+        # call collects its records instead of asking again.
+        if self._inflight is None:
+            self._inflight = asyncio.ensure_future(
+                call(
+                    self._link,
+                    "next_batch",
+                    consumer=self._cid,
+                    limit=min(limit, REMOTE_BATCH),
+                    timeout=timeout,
+                )
+            )
+        inflight = self._inflight
+        answer = await asyncio.shield(inflight)
+        self._inflight = None
         self.position = answer["position"]
         self.committed = max(self.committed, answer["committed"])
         if answer["closed"]:
