@@ -77,8 +77,8 @@ async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) 
         reloads.add(task)
         task.add_done_callback(reloads.discard)
 
-    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     await gateway.start()
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     printer = asyncio.create_task(_print_events(gateway)) if show_events else None
     await stop.wait()
     if printer is not None:
@@ -99,6 +99,8 @@ async def _reload(gateway: Gateway, config_path: Path | None) -> None:
         print(exc.render(), file=sys.stderr, flush=True)
     except ReloadError as exc:
         log.error("reload refused; still running the old config", reason=str(exc))
+    except Exception:
+        log.exception("reload failed")
 
 
 async def _print_events(gateway: Gateway) -> None:

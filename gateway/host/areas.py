@@ -1,8 +1,10 @@
-"""Keeps the registry's area state in step with the journal, through a durable cursor.
+"""Keeps the registry's area state in step with the journal.
 
 The tracker reads events and command results in journal order and applies each transition
-(:mod:`gateway.registry.areas`) before it commits its cursor, so after a crash it replays at most
-the last batch — every transition is idempotent — and never misses one.
+(:mod:`gateway.registry.areas`). Its position lives in the state database next to the area rows
+and is written after them, so the two can never disagree in the dangerous direction: after a
+crash or power cut the position is at most behind the areas, the last records are replayed, and
+every transition is idempotent. A missing state database is rebuilt from the whole journal.
 """
 
 from __future__ import annotations
@@ -16,22 +18,34 @@ from gateway.model.command import CommandResult
 from gateway.model.event import Event
 from gateway.registry.areas import change_for_event, change_for_result
 from gateway.registry.registry import Registry
+from gateway.registry.statedb import StateDB
 
 log = structlog.get_logger("anfang.areas")
 
-CURSOR = "host.areas"
+POSITION_NS, POSITION_KEY = "host", "areas.position"
+RETRY_S = 1.0
 
 
 class AreaTracker:
-    def __init__(self, journal: Journal, registry: Registry) -> None:
+    def __init__(self, journal: Journal, registry: Registry, state: StateDB) -> None:
         self._journal = journal
         self._registry = registry
-        self.applied_seq = 0
+        self._state = state
+        self.applied_seq = int(state.get(POSITION_NS, POSITION_KEY) or 0)
         self._progress = asyncio.Condition()
 
     async def run(self) -> None:
+        """Follow the journal for good; a failure is logged and the tracker resumes."""
+        while True:
+            try:
+                await self._follow()
+            except Exception:
+                log.exception("area tracker failed; resuming", position=self.applied_seq)
+                await asyncio.sleep(RETRY_S)
+
+    async def _follow(self) -> None:
         consumer = self._journal.subscribe(
-            Filter.build(types=["event", "result"]), CURSOR, new_cursor_start="head"
+            Filter.build(types=["event", "result"]), after=self.applied_seq
         )
         try:
             while True:
@@ -39,7 +53,7 @@ class AreaTracker:
                 for record in batch:
                     self.apply(record)
                 if batch:
-                    consumer.commit(batch[-1].seq)
+                    self._state.put(POSITION_NS, POSITION_KEY, batch[-1].seq)
                 async with self._progress:
                     self.applied_seq = consumer.position
                     self._progress.notify_all()

@@ -55,9 +55,15 @@ class CommandDispatcher:
             command = command.model_copy(update={"deadline": deadline})
         await self._journal.append(command)
         started = self._clock.monotonic()
-        result = await self._carry_out(command)
+        try:
+            result = await self._carry_out(command)
+        except asyncio.CancelledError:
+            # The caller went away; the command may have been carried out, so record that.
+            cancelled = _result(command, ResultStatus.FAILED, "cancelled before an answer")
+            await asyncio.shield(self._journal_result(cancelled))
+            raise
         self.counters[result.status.value] += 1
-        await self._journal.append(result)
+        await self._journal_result(result)
         log.info(
             "command",
             id=command.id,
@@ -69,6 +75,13 @@ class CommandDispatcher:
             ms=round((self._clock.monotonic() - started) * 1000, 1),
         )
         return result
+
+    async def _journal_result(self, result: CommandResult) -> None:
+        try:
+            await self._journal.append(result)
+        except Exception as exc:  # the journal raises its own fault alarm
+            self.counters["results_not_journaled"] += 1
+            log.error("command result not journaled", command=result.command_id, error=str(exc))
 
     async def _carry_out(self, command: Command) -> CommandResult:
         target = self._registry.resolve_target(command.target)
@@ -117,12 +130,19 @@ class CommandDispatcher:
         remaining = (command.deadline - self._clock.now()).total_seconds()
         if remaining <= 0:
             return _result(command, ResultStatus.TIMEOUT, "the deadline passed before dispatch")
-        try:
-            answer: Any = await asyncio.wait_for(runner.plugin.execute(command), remaining)
-        except TimeoutError:
+        task = asyncio.ensure_future(runner.plugin.execute(command))
+        done, _ = await asyncio.wait({task}, timeout=remaining)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
             return _result(
                 command, ResultStatus.TIMEOUT, f"no answer from {target.owner} in {remaining:.1f} s"
             )
+        try:
+            answer: Any = task.result()
+        except asyncio.CancelledError:
+            self.counters["plugin_errors"] += 1
+            return _result(command, ResultStatus.FAILED, f"{target.owner} cancelled the command")
         except Exception as exc:
             self.counters["plugin_errors"] += 1
             log.error("plugin execute raised", instance=target.owner, error=repr(exc))

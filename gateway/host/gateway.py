@@ -13,7 +13,7 @@ from gateway.config.schema import Isolation
 from gateway.host.areas import AreaTracker
 from gateway.host.commands import CommandDispatcher
 from gateway.host.instance import InstanceRunner
-from gateway.host.reload import ReloadPlan, plan_reload
+from gateway.host.reload import ReloadError, ReloadPlan, plan_reload
 from gateway.host.watchdog import LoopWatchdog, StallReport
 from gateway.journal import Journal
 from gateway.model.address import GbCodeAllocator
@@ -29,6 +29,8 @@ from gateway.sdk.discovery import InstalledPlugins
 
 log = structlog.get_logger("anfang.gateway")
 
+FAULTED_NS = "host:faulted"
+"""State namespace of instances with an open plugin.fault alarm."""
 STALL_THRESHOLD_S = 1.0
 """A loop that has not turned for this long is reported (alarms must reach the panel in 2 s)."""
 
@@ -55,6 +57,7 @@ class Gateway:
         self._accept_anchor_mismatch = accept_anchor_mismatch
         self._tasks: list[asyncio.Task[Any]] = []
         self._reload_lock = asyncio.Lock()
+        self._running = False
         self._background: set[asyncio.Task[None]] = set()
         self._stall_threshold_s = stall_threshold_s
         self.watchdog: LoopWatchdog
@@ -92,7 +95,7 @@ class Gateway:
                 data={"data_dir": str(self.data_dir)},
             )
         )
-        self.areas = AreaTracker(self.journal, self.registry)
+        self.areas = AreaTracker(self.journal, self.registry, self.statedb)
         self.commands = CommandDispatcher(self.journal, self.registry, self.runners.get, self.clock)
         self._tasks.append(asyncio.create_task(self.areas.run(), name="area-tracker"))
         self.watchdog = LoopWatchdog(
@@ -103,9 +106,11 @@ class Gateway:
             asyncio.create_task(self.registry.run_supervision(), name="registry-supervision")
         )
         self._tasks.append(asyncio.create_task(self._prune_periodically(), name="journal-prune"))
+        await self._restore_faults_of_removed_instances()
         for inst in g.plugins:
             if inst.enabled:
                 self.start_instance(inst.id)
+        self._running = True
         if self.installed.manager is not None:
             self.installed.manager.hook.anfang_gateway_started(instance_ids=list(self.runners))
         log.info(
@@ -114,6 +119,25 @@ class Gateway:
             data_dir=str(self.data_dir),
             instances=list(self.runners),
         )
+
+    async def _restore_faults_of_removed_instances(self) -> None:
+        """A fault alarm left open by an instance no longer configured is closed, not forgotten."""
+        faults = StateStore(self.statedb, FAULTED_NS)
+        enabled = {i.id for i in self.config.gateway.plugins if i.enabled}
+        for instance_id in faults.items():
+            if instance_id in enabled:
+                continue
+            await self.journal.append(
+                Event(
+                    kind="plugin.fault",
+                    phase=Phase.RESTORE,
+                    priority=2,
+                    source=f"{self.site}/{instance_id}",
+                    plugin="host",
+                    text="instance removed from the config",
+                )
+            )
+            faults.delete(instance_id)
 
     def start_instance(self, instance_id: str) -> InstanceRunner:
         inst = next(i for i in self.config.gateway.plugins if i.id == instance_id)
@@ -150,6 +174,7 @@ class Gateway:
             make_context,
             self.clock,
             backoff_initial_s=self._backoff_initial_s,
+            faults=StateStore(self.statedb, FAULTED_NS),
         )
         self.runners[inst.id] = runner
         runner.start()
@@ -161,10 +186,13 @@ class Gateway:
         Raises ReloadError (changing nothing) when the new config cannot be applied live.
         """
         async with self._reload_lock:
+            if not self._running:
+                raise ReloadError("the gateway is not running (starting or stopping)")
             plan = plan_reload(self.config, new)
-            for instance_id in plan.stop + plan.restart:
-                runner = self.runners.pop(instance_id)
-                await runner.stop()
+            for instance_id in plan.stop:
+                await self.runners.pop(instance_id).retire()
+            for instance_id in plan.restart:
+                await self.runners.pop(instance_id).stop()
             self.config = new
             self.registry.update_pins(new.gateway.devices, new.gateway.areas)
             for instance_id in plan.start + plan.restart:
@@ -224,10 +252,12 @@ class Gateway:
                 log.info("journal pruned", records=report.pruned, by_kind=report.by_kind)
 
     async def stop(self) -> None:
+        async with self._reload_lock:  # a reload in progress finishes first; later ones refuse
+            self._running = False
         self.watchdog.stop()
         if self.installed.manager is not None:
             self.installed.manager.hook.anfang_gateway_stopping()
-        for runner in self.runners.values():
+        for runner in list(self.runners.values()):
             await runner.stop()
         for task in self._tasks:
             task.cancel()

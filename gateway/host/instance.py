@@ -18,6 +18,7 @@ import structlog
 from pydantic import BaseModel
 
 from gateway.model.kinds import Phase
+from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock
 from gateway.sdk.context import PluginContext
 from gateway.sdk.plugin import Plugin
@@ -62,6 +63,7 @@ class InstanceRunner:
         *,
         backoff_initial_s: float = BACKOFF_INITIAL_S,
         backoff_max_s: float = BACKOFF_MAX_S,
+        faults: StateStore | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.plugin_cls = plugin_cls
@@ -70,7 +72,11 @@ class InstanceRunner:
         self._clock = clock
         self._backoff_initial = backoff_initial_s
         self._backoff_max = backoff_max_s
-        self.status = InstanceStatus()
+        self._faults = faults
+        self.status = InstanceStatus(
+            faulted=bool(faults is not None and faults.get(instance_id)),
+        )
+        """``faulted`` outlives the runner (reload, restart), so every fault alarm gets its restore."""
         self.plugin: Plugin[Any] | None = None
         self.context: PluginContext | None = None
         self._failure: asyncio.Future[BaseException] | None = None
@@ -109,7 +115,7 @@ class InstanceRunner:
                     self.status.state = InstanceState.RUNNING
                     if self.status.faulted:
                         await self._journal_fault(Phase.RESTORE, "instance running again")
-                        self.status.faulted = False
+                        self._set_faulted(False)
                     error = await self._failure
                 self.status.state = InstanceState.BACKOFF  # not running from the failure on
                 await self._teardown(plugin, ctx)
@@ -124,7 +130,7 @@ class InstanceRunner:
                     retry_in_s=delay,
                 )
                 if not self.status.faulted:
-                    self.status.faulted = True
+                    self._set_faulted(True)
                     await self._journal_fault(Phase.ALARM, self.status.last_error, error)
                 self.status.state = InstanceState.BACKOFF
                 await self._clock.sleep(delay)
@@ -133,6 +139,21 @@ class InstanceRunner:
             if self.plugin is not None and self.context is not None:
                 await self._teardown(self.plugin, self.context)
             raise
+
+    def _set_faulted(self, faulted: bool) -> None:
+        self.status.faulted = faulted
+        if self._faults is not None:
+            if faulted:
+                self._faults.set(self.instance_id, True)
+            else:
+                self._faults.delete(self.instance_id)
+
+    async def retire(self) -> None:
+        """Stop for good (removed from the config): an open fault alarm is restored now."""
+        await self.stop()
+        if self.status.faulted:
+            await self._journal_fault(Phase.RESTORE, "instance removed from the config")
+            self._set_faulted(False)
 
     async def _teardown(self, plugin: Plugin[Any], ctx: PluginContext) -> None:
         try:

@@ -207,17 +207,18 @@ class Registry:
     def area_of(self, source: str, area_field: str | None = None) -> Area | None:
         """The area an event or command belongs to.
 
-        By the event's ``area`` field (an area name, or the panel's own number for the area as
-        configured by ``local_id``), else by the area the source point is assigned to.
+        By the event's ``area`` field — first as the sending panel's own number for one of its
+        areas (``local_id``), then as an area name not bound to another panel — else by the
+        area the source point is assigned to.
         """
         if area_field:
-            named = self.areas.get(f"{self.site}/{area_field}")
-            if named is not None:
-                return named
             device = "/".join(source.split("/")[:2])
-            for area in self.areas.values():
+            for area in self.areas.values():  # the panel's own number for one of its areas
                 if area.device == device and _same_number(area.local_id, area_field):
                     return area
+            named = self.areas.get(f"{self.site}/{area_field}")
+            if named is not None and named.device in (None, device):
+                return named
         if source in self.areas:
             return self.areas[source]
         point = self.points.get(source)

@@ -66,7 +66,7 @@ class EchoPlugin(Plugin[EchoConfig]):
     name = "echo"
     version = "1.0.0"
     Config = EchoConfig
-    actions = ("test.echo",)
+    actions = ("test.echo", "area.arm")
 
     async def start(self) -> None:
         self.ctx.registry.upsert_device(
@@ -74,6 +74,15 @@ class EchoPlugin(Plugin[EchoConfig]):
         )
 
     async def execute(self, command: Command) -> CommandResult:
+        if command.action == "area.arm":  # the panel's own number for the area, from the registry
+            partition = self.ctx.registry.areas[command.target].local_id
+            return CommandResult(
+                command_id=command.id,
+                target=command.target,
+                action=command.action,
+                status=ResultStatus.OK,
+                data={"partition": partition},
+            )
         if command.params.get("raise"):
             raise OSError("bus error talking to the relay")
         return CommandResult(

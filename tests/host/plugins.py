@@ -65,6 +65,10 @@ class PanelPlugin(Plugin[NoConfig]):
     async def execute(self, command: Command) -> CommandResult:
         if command.params.get("raise"):
             raise OSError("bus error talking to the panel")
+        if command.params.get("raise_timeout"):
+            raise TimeoutError("serial read timed out")
+        if command.params.get("raise_cancel"):
+            raise asyncio.CancelledError
         if command.params.get("garbage"):
             return "OK"  # type: ignore[return-value]
         await asyncio.sleep(float(command.params.get("sleep", 0)))

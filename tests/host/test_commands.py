@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,6 +74,15 @@ async def test_results_for_every_way_a_command_can_end(tmp_path: Path) -> None:
         assert "OSError: bus error" in raised.detail
         garbage = await gw.dispatch(cmd("hq/siren-1", "output.pulse", garbage=True))
         assert garbage.status is ResultStatus.FAILED and "not a CommandResult" in garbage.detail
+        own_timeout = await gw.dispatch(cmd("hq/siren-1", "output.pulse", raise_timeout=True))
+        assert own_timeout.status is ResultStatus.FAILED, "the plugin's own timeout is a failure"
+        assert "serial read timed out" in own_timeout.detail
+        cancelled = await gw.dispatch(cmd("hq/siren-1", "output.pulse", raise_cancel=True))
+        assert cancelled.status is ResultStatus.FAILED and "cancelled" in cancelled.detail
+        caller = asyncio.create_task(gw.dispatch(cmd("hq/siren-1", "output.pulse", sleep=5)))
+        await asyncio.sleep(0.1)
+        caller.cancel()
+        await asyncio.gather(caller, return_exceptions=True)
         assert gw.runners["panel"].status.restarts == 0, "a failed command is not a crash"
     finally:
         await gw.stop()
@@ -80,7 +90,8 @@ async def test_results_for_every_way_a_command_can_end(tmp_path: Path) -> None:
     commands = reader.query(Filter.build(types=["command"]), limit=100)
     results = reader.query(Filter.build(types=["result"]), limit=100)
     reader.close()
-    assert len(commands) == len(results) == 11
+    assert len(commands) == len(results) == 14, "every command has its result on record"
+    assert results[-1].model.detail == "cancelled before an answer"  # type: ignore[union-attr]
     assert [r.model.command_id for r in results] == [c.id for c in commands]  # type: ignore[union-attr]
 
 
@@ -147,5 +158,30 @@ async def test_area_state_follows_events_and_commands_and_survives_restart(
         vault = gw.registry.areas["hq/vault"]
         assert vault.arming is ArmingState.AWAY, "area.arm without a mode arms away"
         assert vault.latched == [] and vault.bypassed == []
+    finally:
+        await gw.stop()
+
+
+async def test_area_state_is_rebuilt_from_the_journal_when_the_state_db_is_lost(
+    tmp_path: Path,
+) -> None:
+    gw = await started(tmp_path)
+    panel = gw.runners["panel"].plugin
+    assert panel is not None
+    try:
+        ctx = panel.ctx
+        await ctx.publish(ctx.event("arming.armed", "hq/panel-1", Phase.STATUS, area="1"))
+        seq = await ctx.publish(ctx.event("intrusion", "hq/panel-1/zone-1", Phase.ALARM, area="1"))
+        await gw.areas.caught_up(seq)
+    finally:
+        await gw.stop()
+    for path in (tmp_path / "data").glob("state.sqlite3*"):
+        path.unlink()
+    gw = await started(tmp_path)
+    try:
+        await gw.areas.caught_up(seq)
+        vault = gw.registry.areas["hq/vault"]
+        assert vault.arming is ArmingState.AWAY
+        assert vault.latched == ["hq/panel-1/zone-1"]
     finally:
         await gw.stop()

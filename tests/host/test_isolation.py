@@ -200,7 +200,10 @@ def test_the_child_exits_when_its_host_goes() -> None:
 
 def make_gateway(tmp_path: Path, plugins_yaml: str) -> Gateway:
     cfg = tmp_path / "anfang.yaml"
-    cfg.write_text(f"site: {{id: hq}}\nplugins:\n{plugins_yaml}")
+    cfg.write_text(
+        "site: {id: hq}\nareas: [{name: vault, device: hq/echo-1, local_id: '7'}]\n"
+        f"plugins:\n{plugins_yaml}"
+    )
     installed = discover(
         extra=[
             TickPlugin,
@@ -292,7 +295,9 @@ async def test_commands_round_trip_to_the_child(tmp_path: Path) -> None:
         runner = gw.runners["relay"]
         await wait_for(lambda: runner.status.state is InstanceState.RUNNING)
         plugin = proxy(gw, "relay")
-        assert runner.plugin_cls.actions == ("test.echo",) and runner.plugin_cls.name == "echo"
+        assert runner.plugin_cls.name == "echo"
+        armed = await gw.dispatch(Command(target="hq/vault", action="area.arm", issued_by="test"))
+        assert armed.status is ResultStatus.OK and armed.data["partition"] == "7", armed.detail
         command = Command(target="hq/echo-1", action="test.echo", params={"n": 7}, issued_by="test")
         result = await plugin.execute(command)
         assert result.status is ResultStatus.OK and result.command_id == command.id

@@ -77,3 +77,28 @@ async def test_pins_win_and_gb_codes_are_assigned(data_dir: Path) -> None:
         other = reg.upsert_device("hq/cam-2", kind="ipc")
     assert (cam.name, cam.gb_code) == ("Lobby", "34020000001320000009")
     assert other.gb_code == "34020000001320000001"
+
+
+async def test_a_panel_number_wins_over_an_area_named_like_it(data_dir: Path) -> None:
+    """Panel A reports area "1"; an area *named* "1" belongs to panel B and must not arm."""
+    from gateway.config.schema import AreaConfig
+    from gateway.model.entities import ArmingState
+    from gateway.registry.areas import Change
+
+    clock = ManualClock()
+    async with await Journal.open(data_dir) as journal:
+        areas = [
+            AreaConfig(name="1", device="hq/panel-b", local_id="1"),
+            AreaConfig(name="lobby", device="hq/panel-a", local_id="1"),
+            AreaConfig(name="yard"),
+        ]
+        reg = Registry(
+            "hq", clock, StateDB(data_dir / "state.sqlite3"), journal.append, areas=areas
+        )
+        armed = Change(arming=ArmingState.AWAY)
+        reg.apply_area_change("hq/panel-a", "1", armed)
+        assert reg.areas["hq/lobby"].arming is ArmingState.AWAY
+        assert reg.areas["hq/1"].arming is ArmingState.UNKNOWN
+        reg.apply_area_change("hq/panel-a", "yard", armed)  # a name bound to no panel
+        assert reg.areas["hq/yard"].arming is ArmingState.AWAY
+        assert reg.apply_area_change("hq/panel-a", "2", armed) is None

@@ -82,3 +82,59 @@ async def test_reload_restarts_only_changed_instances(tmp_path: Path) -> None:
         assert set(gw.runners) == {"keep", "change", "added"}, "a refused reload changes nothing"
     finally:
         await gw.stop()
+
+
+async def test_a_reload_racing_a_stop_does_not_break_the_shutdown(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    write(cfg)
+    installed = discover(extra=[TickPlugin])
+    gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data")
+    await gw.start()
+    await wait_running(gw)
+    write(cfg, period=0.02, drop=False)
+    new = load_config(cfg, installed.classes)
+    reload = asyncio.create_task(gw.reload(new))
+    await asyncio.sleep(0)  # the reload holds the lock and is stopping instances
+    await gw.stop()
+    await asyncio.gather(reload, return_exceptions=True)
+    assert gw.journal.closed
+    assert all(r.status.state is InstanceState.STOPPED for r in gw.runners.values())
+    with pytest.raises(ReloadError, match="not running"):
+        await gw.reload(new)
+
+
+async def test_every_fault_alarm_is_restored_across_reloads_and_restarts(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    broken = "site: {id: hq}\nplugins:\n  - {id: a, plugin: tick, config: {crash_in_start: true}}\n"
+    fixed = "site: {id: hq}\nplugins:\n  - {id: a, plugin: tick}\n"
+    installed = discover(extra=[TickPlugin])
+    cfg.write_text(broken)
+
+    async def faults(gw: Gateway) -> list[str]:
+        await gw.journal.flush()
+        found = gw.journal.reader.query(Filter.build(kinds=["plugin.fault"]))
+        return [f"{r.phase}:{r.source}" for r in found]
+
+    gw = Gateway(
+        load_config(cfg, installed.classes),
+        installed,
+        data_dir=tmp_path / "data",
+        backoff_initial_s=0.05,
+    )
+    await gw.start()
+    await asyncio.sleep(0.2)
+    await gw.stop()  # the alarm is still open when the gateway stops
+
+    cfg.write_text(fixed)
+    gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data")
+    await gw.start()
+    await wait_running(gw)
+    assert await faults(gw) == ["alarm:hq/a", "restore:hq/a"], "restored after the restart"
+
+    cfg.write_text(broken)
+    await gw.reload(load_config(cfg, installed.classes))
+    await asyncio.sleep(0.2)
+    cfg.write_text("site: {id: hq}\n")
+    await gw.reload(load_config(cfg, installed.classes))  # the faulted instance is removed
+    assert (await faults(gw))[2:] == ["alarm:hq/a", "restore:hq/a"]
+    await gw.stop()

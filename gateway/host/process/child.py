@@ -27,7 +27,7 @@ from gateway.host.process.codec import kinds_from_wire
 from gateway.host.process.remote import RemoteContext
 from gateway.host.process.rpc import Endpoint, PeerGoneError
 from gateway.model.command import Command, CommandResult
-from gateway.model.entities import Device
+from gateway.model.entities import Area, Device
 from gateway.registry.statedb import StateDB, StateStore
 from gateway.sdk.context import PluginContext
 from gateway.sdk.plugin import Plugin
@@ -116,6 +116,7 @@ class Child:
             kinds=kinds_from_wire(p["kinds"]),
             state=StateStore(self._statedb, f"plugin:{instance_id}"),
             devices=[Device.model_validate(d) for d in p["devices"]],
+            areas=[Area.model_validate(a) for a in p.get("areas", [])],
             on_task_failed=self._task_failed,
         )
         # The plugin is typed against PluginContext; RemoteContext offers the same API.

@@ -134,6 +134,7 @@ class IsolatedPlugin(Plugin[BaseModel]):
             "data_dir": str(self.data_dir),
             "kinds": kinds_to_wire(ctx.kinds),
             "devices": self._service.owned_devices(),
+            "areas": self._service.site_areas(),
             "log_level": _log_level(),
         }
 

@@ -69,10 +69,12 @@ def _jsonable(fields: dict[str, Any]) -> Any:
 class RemoteRegistry:
     """``ctx.registry`` in the child: upserts and supervision, and this instance's devices."""
 
-    def __init__(self, link: Endpoint, site: str, devices: list[Device]) -> None:
+    def __init__(self, link: Endpoint, site: str, devices: list[Device], areas: list[Area]) -> None:
         self._link = link
         self._site = site
         self.devices: dict[str, Device] = {d.address: d for d in devices}
+        self.areas: dict[str, Area] = {a.address: a for a in areas}
+        """The site's areas as the host had them at start, plus this instance's own upserts."""
         """This instance's devices: as the host had them at start, plus what it upserted since
         (the installer's pins and assigned GB codes of new devices are known to the host only)."""
         self.points: dict[str, Point] = {}
@@ -107,6 +109,7 @@ class RemoteRegistry:
         title: str | None = None,
     ) -> Area:
         area = Area(site=self._site, name=name, device=device, local_id=local_id, title=title)
+        self.areas[area.address] = area
         self._link.notify("upsert_area", name=name, device=device, local_id=local_id, title=title)
         return area
 
@@ -212,6 +215,7 @@ class RemoteContext:
         state: StateStore,
         devices: list[Device],
         on_task_failed: Callable[[BaseException], None],
+        areas: list[Area] | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.plugin_name = plugin_name
@@ -219,7 +223,7 @@ class RemoteContext:
         self.kinds = kinds
         self.state = state
         self.clock: Clock = SystemClock()
-        self.registry = RemoteRegistry(link, site, devices)
+        self.registry = RemoteRegistry(link, site, devices, areas or [])
         self.log = structlog.get_logger(f"anfang.plugin.{plugin_name}").bind(instance=instance_id)
         self.counters: Counter[str] = Counter()
         """Counted in the child; the host counts publishes, refusals and unknown sources too."""

@@ -54,6 +54,10 @@ class ChildService:
             if d.plugin == self._ctx.instance_id
         ]
 
+    def site_areas(self) -> list[dict[str, Any]]:
+        """The site's areas, so area commands find their partition (its panel may be new)."""
+        return [a.model_dump(mode="json") for a in self._ctx.registry.areas.values()]
+
     # -- events, clocks, commands --------------------------------------------------------------
 
     async def _publish(self, p: dict[str, Any]) -> int:
