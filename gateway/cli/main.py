@@ -19,6 +19,7 @@ from gateway import __version__
 from gateway.cli import (
     cmd_backup,
     cmd_check,
+    cmd_conformance,
     cmd_decode,
     cmd_events,
     cmd_export,
@@ -34,6 +35,7 @@ from gateway.paths import default_data_dir
 COMMAND_MODULES: tuple[CommandModule, ...] = (
     cmd_run,
     cmd_check,
+    cmd_conformance,
     cmd_plugins,
     cmd_verify,
     cmd_events,

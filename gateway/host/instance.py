@@ -47,6 +47,8 @@ class InstanceStatus:
     faulted: bool = False
     stalls: int = 0
     """Times the watchdog caught this instance blocking the event loop."""
+    starts: int = 0
+    """Times ``start()`` returned, i.e. the instance came up (it may have failed later)."""
 
 
 ContextFactory = Callable[[Callable[[BaseException], None]], PluginContext]
@@ -76,7 +78,7 @@ class InstanceRunner:
         self.status = InstanceStatus(
             faulted=bool(faults is not None and faults.get(instance_id)),
         )
-        """``faulted`` outlives the runner (reload, restart), so every fault alarm gets its restore."""
+        """``faulted`` outlives the runner (reload, restart): every fault alarm gets its restore."""
         self.plugin: Plugin[Any] | None = None
         self.context: PluginContext | None = None
         self._failure: asyncio.Future[BaseException] | None = None
@@ -113,6 +115,7 @@ class InstanceRunner:
                     error = exc
                 else:
                     self.status.state = InstanceState.RUNNING
+                    self.status.starts += 1
                     if self.status.faulted:
                         await self._journal_fault(Phase.RESTORE, "instance running again")
                         self._set_faulted(False)

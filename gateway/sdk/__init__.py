@@ -5,6 +5,7 @@ A protocol codec is offered to tools as a :class:`CodecSpec` (see :mod:`gateway.
 
 from gateway.sdk.clock import Clock, ManualClock, SystemClock
 from gateway.sdk.codec import CodecError, CodecSpec, DecodeContext, Decoded
+from gateway.sdk.conformance import ConformanceSpec
 from gateway.sdk.context import PluginContext, PublishError
 from gateway.sdk.hookspecs import hookimpl, hookspec
 from gateway.sdk.plugin import NoConfig, Plugin
@@ -13,6 +14,7 @@ __all__ = [
     "Clock",
     "CodecError",
     "CodecSpec",
+    "ConformanceSpec",
     "DecodeContext",
     "Decoded",
     "ManualClock",

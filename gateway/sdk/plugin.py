@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.kinds import KindSpec
 from gateway.sdk.codec import CodecSpec
+from gateway.sdk.conformance import ConformanceSpec
 
 if TYPE_CHECKING:
     from gateway.sdk.context import PluginContext
@@ -45,6 +46,8 @@ class Plugin(Generic[ConfigT]):
     """Event kinds this plugin adds, each named ``<name>.<something>``."""
     codecs: ClassVar[tuple[CodecSpec, ...]] = ()
     """Sans-IO decoders of the protocols this plugin speaks, for ``anfang decode`` and the kit."""
+    conformance: ClassVar[ConformanceSpec] = ConformanceSpec()
+    """How the conformance kit configures and exercises an instance (``anfang conformance``)."""
 
     def __init__(self, config: ConfigT, ctx: PluginContext) -> None:
         self.config = config

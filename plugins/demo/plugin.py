@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.kinds import Phase
-from gateway.sdk import Plugin
+from gateway.sdk import ConformanceSpec, Plugin
 
 ZONES = {
     "zone-1": ("vault", "Vault door contact"),
@@ -41,6 +41,9 @@ class DemoPlugin(Plugin[DemoConfig]):
     protocols = ("simulation",)
     Config = DemoConfig
     device_kinds = ("panel", "ipc", "door", "ups")
+    conformance = ConformanceSpec(
+        example_config={"interval_s": 0.1, "panel_test_s": 1.0, "seed": 7}
+    )
     actions = (
         "camera.goto_preset",
         "door.unlock",

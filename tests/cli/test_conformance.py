@@ -1,0 +1,38 @@
+"""``anfang conformance`` as an integrator runs it."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.helpers import anfang
+
+
+def test_conformance_of_the_demo_plugin_passes_with_a_report() -> None:
+    result = anfang("conformance", "demo", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["plugin"] == "demo" and report["ok"] is True
+    names = {c["name"]: c for c in report["checks"]}
+    for name in (
+        "metadata.complete",
+        "config.schema",
+        "commands.answer",
+        "leaks.tasks",
+        "loop.never_blocks",
+        "events.kinds",
+        "events.utc_times",
+        "events.sources",
+    ):
+        assert names[name]["status"] == "pass", names[name]
+    assert names["events.schema"]["events"] > 5
+    assert "max_lag_ms" in names["loop.never_blocks"]
+
+
+def test_text_report_and_unknown_plugin() -> None:
+    text = anfang("conformance", "demo")
+    assert text.returncode == 0
+    assert "result: PASSED" in text.stdout and "loop.never_blocks" in text.stdout
+    unknown = anfang("conformance", "nosuch")
+    assert unknown.returncode == 2
+    assert "no installed plugin named 'nosuch'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
