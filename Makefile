@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 # CHECK:PACKAGE pairs for .ci/system-deps.sh: what the gateway needs, and what only tests need
 # (real peers and checkers the tests run).
 SYSTEM_DEPS := py-venv:python3-venv
-TEST_SYSTEM_DEPS := systemd-analyze:systemd
+TEST_SYSTEM_DEPS := systemd-analyze:systemd curl:curl openssl:openssl
 
 .PHONY: all deps test-deps venv run test lint typecheck pytest bench docs clean
 
