@@ -86,13 +86,8 @@ class Gateway:
         )
         self.registry.upsert_device(f"{self.site}/gateway", kind="gateway", name="Anfang gateway")
         await self.journal.append(
-            Event(
-                kind="gateway.started",
-                phase=Phase.MOMENTARY,
-                priority=4,
-                source=f"{self.site}/gateway",
-                plugin="host",
-                data={"data_dir": str(self.data_dir)},
+            self._host_event(
+                "gateway.started", Phase.MOMENTARY, data={"data_dir": str(self.data_dir)}
             )
         )
         self.areas = AreaTracker(self.journal, self.registry, self.statedb)
@@ -128,12 +123,10 @@ class Gateway:
             if instance_id in enabled:
                 continue
             await self.journal.append(
-                Event(
-                    kind="plugin.fault",
-                    phase=Phase.RESTORE,
-                    priority=2,
-                    source=f"{self.site}/{instance_id}",
-                    plugin="host",
+                self._host_event(
+                    "plugin.fault",
+                    Phase.RESTORE,
+                    f"{self.site}/{instance_id}",
                     text="instance removed from the config",
                 )
             )
@@ -218,12 +211,10 @@ class Gateway:
         if report.instance in self.runners:
             source = f"{self.site}/{report.instance}"
             self.runners[report.instance].status.stalls += 1
-        event = Event(
-            kind="gateway.loop_blocked",
-            phase=Phase.MOMENTARY,
-            priority=3,
-            source=source,
-            plugin="host",
+        event = self._host_event(
+            "gateway.loop_blocked",
+            Phase.MOMENTARY,
+            source,
             text=f"event loop blocked for {report.blocked_s:.1f} s by {report.culprit}"[:1000],
             data={
                 "blocked_s": round(report.blocked_s, 3),
@@ -236,6 +227,20 @@ class Gateway:
         task = asyncio.create_task(self._append_quietly(event), name="journal-stall")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _host_event(
+        self, kind: str, phase: Phase, source: str | None = None, **fields: Any
+    ) -> Event:
+        """An event the host itself raises, with the kind's default priority."""
+        spec = self.installed.kinds.check(kind, phase)
+        return Event(
+            kind=kind,
+            phase=phase,
+            priority=spec.priority,
+            source=source or f"{self.site}/gateway",
+            plugin="host",
+            **fields,
+        )
 
     async def _append_quietly(self, event: Event) -> None:
         try:
@@ -262,15 +267,7 @@ class Gateway:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.journal.append(
-            Event(
-                kind="gateway.stopped",
-                phase=Phase.MOMENTARY,
-                priority=4,
-                source=f"{self.site}/gateway",
-                plugin="host",
-            )
-        )
+        await self.journal.append(self._host_event("gateway.stopped", Phase.MOMENTARY))
         await self.journal.close()
         self.statedb.close()
         log.info("gateway stopped")

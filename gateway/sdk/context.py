@@ -30,7 +30,42 @@ class PublishError(ValueError):
     """An event the gateway refuses (unregistered kind, phase not allowed); nothing was written."""
 
 
-class PluginContext:
+class EventFactory:
+    """``ctx.event(...)``: shared by the in-process context and the one in an isolated child."""
+
+    instance_id: str
+    kinds: KindRegistry
+    clock: Clock
+    counters: Counter[str]
+
+    def event(
+        self,
+        kind: str,
+        source: str,
+        phase: Phase | str = Phase.ALARM,
+        occurred_at: datetime | None = None,
+        **fields: Any,
+    ) -> Event:
+        """Build an event with this kind's default priority, this instance and the clock's time."""
+        try:
+            spec = self.kinds.check(kind, phase)
+        except KindError as exc:
+            self.counters["events_rejected"] += 1
+            raise PublishError(str(exc)) from None
+        now = self.clock.now()
+        fields.setdefault("priority", spec.priority)
+        fields.setdefault("plugin", self.instance_id)
+        return Event(
+            kind=kind,
+            phase=Phase(phase),
+            source=source,
+            occurred_at=occurred_at or now,
+            received_at=now,
+            **fields,
+        )
+
+
+class PluginContext(EventFactory):
     def __init__(
         self,
         *,
@@ -61,32 +96,6 @@ class PluginContext:
         self._dispatch = dispatch
 
     # -- events --------------------------------------------------------------------------------
-
-    def event(
-        self,
-        kind: str,
-        source: str,
-        phase: Phase | str = Phase.ALARM,
-        occurred_at: datetime | None = None,
-        **fields: Any,
-    ) -> Event:
-        """Build an event with this kind's default priority, this instance and the clock's time."""
-        try:
-            spec = self.kinds.check(kind, phase)
-        except KindError as exc:
-            self.counters["events_rejected"] += 1
-            raise PublishError(str(exc)) from None
-        now = self.clock.now()
-        fields.setdefault("priority", spec.priority)
-        fields.setdefault("plugin", self.instance_id)
-        return Event(
-            kind=kind,
-            phase=Phase(phase),
-            source=source,
-            occurred_at=occurred_at or now,
-            received_at=now,
-            **fields,
-        )
 
     async def publish(self, event: Event) -> int:
         """Journal an event; returns its seq once it is durable (ACK your device after this).

@@ -29,10 +29,10 @@ from gateway.model.address import Address
 from gateway.model.command import Command, CommandResult
 from gateway.model.entities import Area, Device, Point
 from gateway.model.event import Event
-from gateway.model.kinds import KindError, KindRegistry, Phase
+from gateway.model.kinds import KindRegistry
 from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock, SystemClock
-from gateway.sdk.context import PublishError
+from gateway.sdk.context import EventFactory, PublishError
 
 REMOTE_BATCH = 128
 """Records per answer: keeps a frame far below the wire's 16 MiB limit."""
@@ -201,7 +201,7 @@ class RemoteConsumer:
             self._link.notify("close_consumer", consumer=self._cid)
 
 
-class RemoteContext:
+class RemoteContext(EventFactory):
     """Offers what :class:`~gateway.sdk.context.PluginContext` offers a plugin, from a child."""
 
     def __init__(
@@ -234,32 +234,6 @@ class RemoteContext:
         self._on_task_failed = on_task_failed
 
     # -- events --------------------------------------------------------------------------------
-
-    def event(
-        self,
-        kind: str,
-        source: str,
-        phase: Phase | str = Phase.ALARM,
-        occurred_at: datetime | None = None,
-        **fields: Any,
-    ) -> Event:
-        """Build an event with this kind's default priority, this instance and the clock's time."""
-        try:
-            spec = self.kinds.check(kind, phase)
-        except KindError as exc:
-            self.counters["events_rejected"] += 1
-            raise PublishError(str(exc)) from None
-        now = self.clock.now()
-        fields.setdefault("priority", spec.priority)
-        fields.setdefault("plugin", self.instance_id)
-        return Event(
-            kind=kind,
-            phase=Phase(phase),
-            source=source,
-            occurred_at=occurred_at or now,
-            received_at=now,
-            **fields,
-        )
 
     async def publish(self, event: Event) -> int:
         """Journal an event in the host; returns its seq once it is durable.
