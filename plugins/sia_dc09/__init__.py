@@ -1,0 +1,1 @@
+"""SIA DC-09: IP event reporting for alarm panels."""
