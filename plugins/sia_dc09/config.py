@@ -1,0 +1,106 @@
+"""The receiver's settings: listeners, accounts (keys, site, supervision), limits, variants."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from gateway.model.address import SEGMENT_PATTERN
+
+ACCOUNT_PATTERN = r"^[0-9A-Fa-f]{3,16}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountConfig(Strict):
+    account: str = Field(pattern=ACCOUNT_PATTERN, description="the panel's account (3-16 hex)")
+    name: str | None = Field(default=None, description="what the panel is called in the registry")
+    site: str | None = Field(
+        default=None,
+        pattern=f"^{SEGMENT_PATTERN}$",
+        description="site of this premises (one receiver serves many); default: the gateway's",
+    )
+    key_hex: SecretStr | None = Field(
+        default=None, description="AES key as 32/48/64 hex digits (use ${ENV} in anfang.yaml)"
+    )
+    key_ascii: SecretStr | None = Field(
+        default=None, description="AES key as 16/24/32 ASCII characters used as raw bytes"
+    )
+    supervision_s: float | None = Field(
+        default=None, gt=0, description="link-test interval: device.offline when it is missed"
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="the panel sends local time in this IANA zone (a vendor quirk); default UTC",
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> AccountConfig:
+        if self.key_hex is not None and self.key_ascii is not None:
+            raise ValueError("give key_hex or key_ascii, not both")
+        return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Variants(Strict):
+    """Vendor deviations accepted from every panel; each one seen is flagged on the event."""
+
+    binary_crc: bool = Field(default=False, description="2-byte binary CRC (Lupusec, OPAX)")
+    decimal_length: bool = Field(default=False, description="decimal length field (ELDES)")
+
+
+class ReceiverConfig(Strict):
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    tcp_port: int | None = Field(
+        default=None, ge=0, le=65535, description="TCP port (DC-09 commonly 12300-12399); 0 = any"
+    )
+    udp_port: int | None = Field(default=None, ge=0, le=65535, description="UDP port; 0 = any")
+    accounts: list[AccountConfig] = Field(
+        default_factory=list, description="known panels; others are journaled as unknown"
+    )
+    strict: bool = Field(
+        default=False,
+        description="refuse unknown accounts (DUH) instead of journaling them as unknown",
+    )
+    window_past_s: float = Field(
+        default=40.0, ge=0, description="oldest accepted timestamp, seconds before now"
+    )
+    window_future_s: float = Field(
+        default=20.0, ge=0, description="newest accepted timestamp, seconds after now"
+    )
+    dedup_window_s: float = Field(
+        default=600.0, gt=0, description="a repeat within this long is ACKed, not reported again"
+    )
+    max_connections: int = Field(default=2000, ge=1, description="simultaneous TCP connections")
+    max_connections_per_address: int = Field(
+        default=200, ge=1, description="simultaneous TCP connections from one address (a flood)"
+    )
+    idle_timeout_s: float = Field(
+        default=60.0, gt=0, description="a TCP connection silent this long is closed"
+    )
+    max_frame: int = Field(default=1024, ge=64, le=65536, description="largest frame in bytes")
+    variants: Variants = Field(default_factory=Variants, description="vendor deviations accepted")
+
+    @model_validator(mode="after")
+    def _listens(self) -> ReceiverConfig:
+        if self.tcp_port is None and self.udp_port is None:
+            raise ValueError("set tcp_port, udp_port or both")
+        seen: set[str] = set()
+        for account in self.accounts:
+            key = account.account.upper()
+            if key in seen:
+                raise ValueError(f"account {account.account} is configured twice")
+            seen.add(key)
+        return self

@@ -1,0 +1,61 @@
+"""A decoded DC-09 message to canonical events: SIA-DCS through the DC-03 table, ADM-CID
+through the Contact ID table, NULL to none (it is a link test: supervision, not an event).
+
+The time of an event is the frame's timestamp when it carries one (the panel's clock, UTC),
+else the receiver's. Every event carries the frame's identity in ``data.dc09`` (sequence, the
+de-duplication fingerprint, vendor variants seen), so a retransmission can be recognised after
+a restart from the journal alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.model.event import Event
+from gateway.sdk.codec import DecodeContext
+from plugins.contact_id.mapping import to_events as cid_to_events
+from plugins.sia_dc09.admcid import parse_admcid
+from plugins.sia_dc09.dc09 import Dc09Message, Token
+from plugins.sia_dc09.dedup import fingerprint
+from plugins.sia_dc09.sia.data import parse_data
+from plugins.sia_dc09.sia.errors import SiaDataError, SiaDataReason
+from plugins.sia_dc09.sia.mapping import sia_to_events
+
+
+def frame_fingerprint(message: Dc09Message) -> str:
+    stamp = message.timestamp.isoformat() if message.timestamp else None
+    return fingerprint(message.account, message.seq, stamp, message.data, message.raw)
+
+
+def to_events(message: Dc09Message, ctx: DecodeContext) -> list[Event]:
+    """The events a message reports; raises the SIA or Contact ID codec's error when its data
+    block cannot be processed at all (the receiver answers DUH)."""
+    if message.token is Token.NULL:
+        return []
+    raw = message.raw.strip(b"\n\r\x00").decode("ascii", "replace")
+    if message.token is Token.SIA_DCS:
+        block = parse_data(message.data)
+        if not block.processable:
+            raise SiaDataError(
+                SiaDataReason.CODE,
+                f"no event code in {message.body!r} is a SIA DC-03 code this receiver knows",
+            )
+        events = sia_to_events(
+            message.account, block.events, ctx, occurred_at=message.timestamp, raw=raw
+        )
+    else:
+        report = parse_admcid(message.data, message.account)
+        events = cid_to_events(report, ctx, raw=raw)
+    dc09: dict[str, Any] = {"seq": message.seq, "fp": frame_fingerprint(message)}
+    if message.variants_seen:
+        dc09["variants"] = [v.value for v in message.variants_seen]
+    if message.encrypted:
+        dc09["encrypted"] = True
+    update: dict[str, Any] = {}
+    out = []
+    for event in events:
+        update = {"data": {**event.data, "dc09": dc09}}
+        if message.timestamp is not None:
+            update["occurred_at"] = message.timestamp
+        out.append(event.model_copy(update=update))
+    return out

@@ -1,0 +1,231 @@
+"""What the receiver answers to one frame, and when: the DC-09 rules, transport-free.
+
+The order matters for "no alarm lost" (GB 50348 §6.4.3): the frame is checked, a retransmission
+is recognised, the events are published, and only when ``publish`` has returned — the events are
+durable — is the ACK built. If the journal cannot write, there is no answer at all: the panel
+repeats the frame, as DC-09 has it do for any missing ACK.
+
+Answers: ACK (``*ACK`` for encrypted requests), NAK with the receiver's time for damaged frames
+and encrypted frames outside the timestamp window, DUH for frames read correctly that cannot be
+processed (unsupported token, no key for the account, strict mode's unknown accounts, a data
+block with no known event).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from gateway.journal import JournalWriteError
+from gateway.model.event import Event
+from gateway.sdk.codec import CodecError, DecodeContext
+from plugins.sia_dc09.config import AccountConfig, ReceiverConfig
+from plugins.sia_dc09.dc09 import (
+    Dc09Error,
+    Dc09Message,
+    Key,
+    Reason,
+    Token,
+    Variants,
+    build_ack,
+    build_duh,
+    build_nak,
+    parse_frame,
+)
+from plugins.sia_dc09.dedup import Deduplicator
+from plugins.sia_dc09.mapping import frame_fingerprint, to_events
+
+log = structlog.get_logger("anfang.plugin.sia_dc09")
+
+Publish = Callable[[list[Event], "Account"], Awaitable[None]]
+"""Registers what the events name and journals them; returns once they are durable."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A panel this receiver answers for, as configured (or as first heard, when unknown)."""
+
+    account: str
+    site: str
+    key: Key | None
+    variants: Variants
+    known: bool
+    name: str | None = None
+    supervision_s: float | None = None
+
+    @property
+    def device(self) -> str:
+        prefix = "acct" if self.known else "unknown"
+        return f"{self.site}/{prefix}-{self.account}"
+
+    def decode_context(self, now: datetime) -> DecodeContext:
+        if self.known:
+            return DecodeContext(site=self.site, now=now)
+        device = self.device
+
+        def unknown(_device: str, point: str | None) -> str:
+            return f"{device}/{point}" if point else device
+
+        return DecodeContext(site=self.site, now=now, addresser=unknown)
+
+
+def accounts_from(config: ReceiverConfig, default_site: str) -> dict[str, Account]:
+    variants = Variants(
+        binary_crc=config.variants.binary_crc, decimal_length=config.variants.decimal_length
+    )
+    out = {}
+    for a in config.accounts:
+        out[a.account.upper()] = Account(
+            account=a.account.upper(),
+            site=a.site or default_site,
+            key=_key(a),
+            variants=_account_variants(a, variants),
+            known=True,
+            name=a.name,
+            supervision_s=a.supervision_s,
+        )
+    return out
+
+
+def _key(account: AccountConfig) -> Key | None:
+    if account.key_hex is not None:
+        return Key.from_hex(account.key_hex.get_secret_value())
+    if account.key_ascii is not None:
+        return Key.from_ascii(account.key_ascii.get_secret_value())
+    return None
+
+
+def _account_variants(account: AccountConfig, base: Variants) -> Variants:
+    if account.timezone is None:
+        return base
+    return Variants(
+        binary_crc=base.binary_crc,
+        decimal_length=base.decimal_length,
+        local_time=zoneinfo.ZoneInfo(account.timezone),
+    )
+
+
+class Receiver:
+    def __init__(
+        self,
+        config: ReceiverConfig,
+        accounts: dict[str, Account],
+        default_site: str,
+        publish: Publish,
+        now: Callable[[], datetime],
+        monotonic: Callable[[], float],
+        counters: Counter[str],
+    ) -> None:
+        self.config = config
+        self.accounts = accounts
+        self.default_site = default_site
+        self._publish = publish
+        self._now = now
+        self._monotonic = monotonic
+        self.counters = counters
+        self.dedup = Deduplicator(config.dedup_window_s)
+        self._variants = Variants(
+            binary_crc=config.variants.binary_crc, decimal_length=config.variants.decimal_length
+        )
+        self._early = timedelta(seconds=config.window_past_s)
+        self._late = timedelta(seconds=config.window_future_s)
+
+    def _key_for(self, account: str) -> Key | None:
+        known = self.accounts.get(account.upper())
+        return known.key if known else None
+
+    def account(self, number: str) -> Account:
+        number = number.upper()
+        known = self.accounts.get(number)
+        if known is not None:
+            return known
+        return Account(number, self.default_site, None, self._variants, known=False)
+
+    async def handle(self, frame: bytes) -> bytes | None:
+        """The response to one frame, or None when none may be sent (journal down)."""
+        now = self._now()
+        try:
+            message = parse_frame(
+                frame, keys=self._key_for, variants=self._variants, max_bytes=self.config.max_frame
+            )
+            account = self.account(message.account)
+            if account.variants.local_time is not None:  # this panel sends local time
+                message = parse_frame(
+                    frame, keys=self._key_for, variants=account.variants, max_bytes=len(frame)
+                )
+            message.check_time(now, early=self._early, late=self._late)
+        except Dc09Error as exc:
+            return self.refuse(exc, now)
+        if not account.known and self.config.strict:
+            self.counters["duh_unknown_account"] += 1
+            log.warning("frame from an unknown account refused (strict)", account=account.account)
+            return build_duh(message)
+        return await self._accept(message, account, now)
+
+    def refuse(self, exc: Dc09Error, now: datetime) -> bytes:
+        response = exc.reason.response
+        self.counters[f"{response.lower()}_{exc.reason.value}"] += 1
+        log.info("frame refused", answer=response, reason=exc.reason.value, detail=str(exc))
+        if response == "DUH" and exc.header is not None:
+            return build_duh(exc.header)
+        return build_nak(now, binary_crc=self.config.variants.binary_crc)
+
+    async def _accept(self, message: Dc09Message, account: Account, now: datetime) -> bytes | None:
+        ack = build_ack(message, now, account.key if message.encrypted else None)
+        if message.token is Token.NULL:  # every link test counts: never a "repeat"
+            return await self._heard(account, ack, "ack_null")
+        fp = frame_fingerprint(message)
+        mono = self._monotonic()
+        if self.dedup.is_repeat(fp, mono):
+            return await self._heard(account, ack, "repeats")
+        pending = self.dedup.inflight(fp)
+        if pending is not None:  # the same frame on another connection is being published
+            try:
+                await pending
+            except RuntimeError:
+                return None
+            self.counters["repeats"] += 1
+            return ack
+        try:
+            events = to_events(message, account.decode_context(now))
+        except CodecError as exc:
+            self.counters["duh_data"] += 1
+            log.info("data block cannot be processed", account=message.account, detail=str(exc))
+            return build_duh(message)
+        self.dedup.begin(fp)
+        committed = False
+        try:
+            await self._publish(events, account)
+            committed = True
+        except JournalWriteError as exc:
+            self.counters["unanswered_journal_down"] += 1
+            log.error("not ACKed: the journal could not write", error=str(exc))
+            return None
+        finally:
+            self.dedup.finish(fp, self._monotonic(), committed=committed)
+        self.counters["ack"] += 1
+        return ack
+
+    async def _heard(self, account: Account, ack: bytes, counter: str) -> bytes | None:
+        """The panel is alive (supervision) even when there is nothing new to journal."""
+        try:
+            await self._publish([], account)
+        except JournalWriteError:
+            return None
+        self.counters[counter] += 1
+        return ack
+
+    def load_fingerprints(self, records: list[tuple[str, float]]) -> None:
+        self.dedup.load(records, self._monotonic())
+
+    def stats(self) -> dict[str, Any]:
+        return {"dedup_entries": len(self.dedup), **self.counters}
+
+
+__all__ = ["Account", "Reason", "Receiver", "accounts_from"]

@@ -1,0 +1,163 @@
+"""TCP and UDP listeners: move bytes between panels and the receiver, nothing more.
+
+TCP connections are cut into frames by the sans-IO splitter (several frames per read, a frame
+split across reads) and answered in order. Limits keep one misbehaving sender from hurting the
+rest: a connection cap overall and per address, an idle timeout (slowloris), the frame size
+limit, and a cap on UDP datagrams being handled at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from plugins.sia_dc09.dc09 import Dc09Error, FrameSplitter
+
+log = structlog.get_logger("anfang.plugin.sia_dc09")
+
+Handle = Callable[[bytes], Awaitable[bytes | None]]
+Refuse = Callable[[Dc09Error], bytes]
+
+READ_SIZE = 4096
+MAX_UDP_IN_FLIGHT = 1000
+
+
+class TcpListener:
+    def __init__(
+        self,
+        handle: Handle,
+        refuse: Refuse,
+        counters: Counter[str],
+        *,
+        max_frame: int,
+        binary_crc: bool,
+        max_connections: int,
+        max_per_address: int,
+        idle_timeout_s: float,
+    ) -> None:
+        self._handle = handle
+        self._refuse = refuse
+        self._counters = counters
+        self._max_frame = max_frame
+        self._binary_crc = binary_crc
+        self._max_connections = max_connections
+        self._max_per_address = max_per_address
+        self._idle_timeout_s = idle_timeout_s
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[Any]] = set()
+        self._per_address: Counter[str] = Counter()
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._accept, host, port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if peer else "?"
+        if len(self._connections) >= self._max_connections:
+            self._counters["tcp_refused_connection_limit"] += 1
+            writer.close()
+            return
+        if self._per_address[address] >= self._max_per_address:
+            self._counters["tcp_refused_address_limit"] += 1
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self._per_address[address] += 1
+        self._counters["tcp_connections"] += 1
+        try:
+            await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self._counters["tcp_reset"] += 1
+        except Exception:  # one connection's trouble never takes the listener down
+            self._counters["tcp_errors"] += 1
+            log.exception("TCP connection handling failed", peer=address)
+        finally:
+            self._connections.discard(task)
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        splitter = FrameSplitter(self._max_frame, binary_crc=self._binary_crc)
+        while True:
+            try:
+                data = await asyncio.wait_for(reader.read(READ_SIZE), self._idle_timeout_s)
+            except TimeoutError:
+                self._counters["tcp_idle_closed"] += 1
+                return
+            if not data:
+                return
+            for item in splitter.feed(data):
+                response = self._refuse(item) if isinstance(item, Dc09Error) else None
+                if response is None and isinstance(item, bytes):
+                    response = await self._handle(item)
+                if response is not None:
+                    writer.write(response)
+                    await writer.drain()
+
+
+class UdpListener(asyncio.DatagramProtocol):
+    """One datagram is one frame; the answer goes back to the sender's address."""
+
+    def __init__(self, handle: Handle, refuse: Refuse, counters: Counter[str]) -> None:
+        self._handle = handle
+        self._refuse = refuse
+        self._counters = counters
+        self._transport: asyncio.DatagramTransport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if len(self._tasks) >= MAX_UDP_IN_FLIGHT:
+            self._counters["udp_dropped_busy"] += 1  # the panel repeats an unanswered frame
+            return
+        self._counters["udp_datagrams"] += 1
+        task = asyncio.create_task(self._answer(data, addr))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        try:
+            response = await self._handle(data)
+        except Exception:  # never let one datagram take the listener down
+            self._counters["udp_errors"] += 1
+            log.exception("UDP frame handling failed")
+            return
+        if response is not None and self._transport is not None:
+            self._transport.sendto(response, addr)
+
+    async def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
