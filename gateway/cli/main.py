@@ -26,6 +26,7 @@ from gateway.cli import (
     cmd_plugins,
     cmd_run,
     cmd_schema,
+    cmd_send,
     cmd_verify,
 )
 from gateway.cli.common import CommandError, CommandModule
@@ -40,6 +41,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cmd_verify,
     cmd_events,
     cmd_decode,
+    cmd_send,
     cmd_backup,
     cmd_export,
     cmd_schema,

@@ -17,6 +17,7 @@ from gateway.model.kinds import KindError, KindRegistry
 from gateway.sdk import hookspecs
 from gateway.sdk.codec import CodecSpec
 from gateway.sdk.plugin import Plugin
+from gateway.sdk.sender import SenderSpec
 
 log = structlog.get_logger("anfang.plugins")
 ENTRY_POINT_GROUP = "anfang.plugins"
@@ -41,6 +42,8 @@ class InstalledPlugins:
     codecs: dict[str, CodecSpec] = field(default_factory=dict)
     """Codec name → spec, from Plugin classes' ``codecs`` and the ``anfang_codecs`` hook."""
     codec_origins: dict[str, str] = field(default_factory=dict)
+    senders: dict[str, SenderSpec] = field(default_factory=dict)
+    """Test transmitters for ``anfang send``, from Plugin classes' ``senders``."""
     """Codec name → who provides it (plugin or entry point, with its distribution)."""
     errors: list[str] = field(default_factory=list)
     manager: pluggy.PluginManager | None = None
@@ -103,6 +106,11 @@ def _add_class(found: InstalledPlugins, cls: type[Plugin[Any]]) -> None:
     origin = _with_distribution(f"plugin {name}", found.distributions.get(name))
     for codec in cls.codecs:
         _add_codec(found, codec, origin)
+    for sender in cls.senders:
+        if sender.name in found.senders:
+            found.errors.append(f"{origin}: a sender named {sender.name!r} is already installed")
+            continue
+        found.senders[sender.name] = sender
 
 
 def _collect_codecs(found: InstalledPlugins, pm: pluggy.PluginManager) -> None:

@@ -16,6 +16,7 @@ from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.kinds import KindSpec
 from gateway.sdk.codec import CodecSpec
 from gateway.sdk.conformance import ConformanceSpec
+from gateway.sdk.sender import SenderSpec
 
 if TYPE_CHECKING:
     from gateway.sdk.context import PluginContext
@@ -46,6 +47,8 @@ class Plugin(Generic[ConfigT]):
     """Event kinds this plugin adds, each named ``<name>.<something>``."""
     codecs: ClassVar[tuple[CodecSpec, ...]] = ()
     """Sans-IO decoders of the protocols this plugin speaks, for ``anfang decode`` and the kit."""
+    senders: ClassVar[tuple[SenderSpec, ...]] = ()
+    """Test transmitters of the plugin's protocol for ``anfang send`` (an end-to-end check)."""
     conformance: ClassVar[ConformanceSpec] = ConformanceSpec()
     """How the conformance kit configures and exercises an instance (``anfang conformance``)."""
 

@@ -17,10 +17,12 @@ from gateway.model.event import Event
 from gateway.model.kinds import KindSpec
 from gateway.sdk import ConformanceSpec, Plugin, PluginContext
 from gateway.sdk.codec import CodecSpec
+from gateway.sdk.sender import SenderSpec
 from plugins.sia_dc09.codec import CODECS
 from plugins.sia_dc09.config import ReceiverConfig
 from plugins.sia_dc09.exercise import exercise
 from plugins.sia_dc09.receiver import Account, Receiver, accounts_from
+from plugins.sia_dc09.sender import SENDER
 from plugins.sia_dc09.sia.kinds import UNMAPPED
 from plugins.sia_dc09.transport import TcpListener, UdpListener
 
@@ -37,6 +39,7 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
     device_kinds = ("panel",)
     kinds: ClassVar[tuple[KindSpec, ...]] = (UNMAPPED,)
     codecs: ClassVar[tuple[CodecSpec, ...]] = CODECS
+    senders: ClassVar[tuple[SenderSpec, ...]] = (SENDER,)
     conformance = ConformanceSpec(
         example_config={
             "host": "127.0.0.1",
