@@ -48,12 +48,9 @@ class Target:
     area: str | None = None
 
 
-def _same_number(local_id: str | None, reported: str) -> bool:
-    if local_id is None:
-        return False
-    if local_id.isdigit() and reported.isdigit():
-        return int(local_id) == int(reported)
-    return local_id == reported
+def _number_key(number: str) -> str:
+    """Area numbers compare as numbers when they are digits (``01`` is ``1``)."""
+    return str(int(number)) if number.isdigit() else number
 
 
 class Registry:
@@ -90,9 +87,12 @@ class Registry:
         for raw in db.items("point").values():
             point = Point.model_validate(raw)
             self.points[point.address] = point
+        self._numbered: dict[tuple[str, str], str] = {}
+        """(panel, area number) → area address, for events that name areas by number."""
         for raw in db.items("area").values():
             area = Area.model_validate(raw)
             self.areas[area.address] = area
+            self._index_area(area)
         self._area_pins = {f"{site}/{a.name}": a for a in areas or []}
         for cfg in self._area_pins.values():
             self.upsert_area(cfg.name, device=cfg.device, local_id=cfg.local_id, title=cfg.title)
@@ -213,9 +213,9 @@ class Registry:
         """
         if area_field:
             device = "/".join(source.split("/")[:2])
-            for area in self.areas.values():  # the panel's own number for one of its areas
-                if area.device == device and _same_number(area.local_id, area_field):
-                    return area
+            numbered = self._numbered.get((device, _number_key(area_field)))
+            if numbered is not None:  # the panel's own number for one of its areas
+                return self.areas[numbered]
             named = self.areas.get(f"{self.site}/{area_field}")
             if named is not None and named.device in (None, device):
                 return named
@@ -242,8 +242,16 @@ class Registry:
         return updated
 
     def _store_area(self, area: Area) -> None:
+        self._index_area(area)
         self.areas[area.address] = area
         self._db.put("area", area.address, area.model_dump(mode="json"))
+
+    def _index_area(self, area: Area) -> None:
+        old = self.areas.get(area.address)
+        if old is not None and old.device and old.local_id:
+            self._numbered.pop((old.device, _number_key(old.local_id)), None)
+        if area.device and area.local_id:
+            self._numbered[(area.device, _number_key(area.local_id))] = area.address
 
     # -- command targets -------------------------------------------------------------------------
 

@@ -1,0 +1,272 @@
+"""DC-09 ingest: panels over TCP, each waiting for its ACK, against three receivers.
+
+Receivers, each in its own process (started by re-running this script with ``--serve``):
+- ``anfang``: ``anfang run`` with the sia_dc09 plugin — every event durably journaled
+  (SQLite WAL, synchronous=FULL) before its ACK;
+- ``pysiaalarm``: pysiaalarm's own receiver with a no-op callback (persists nothing, ACKs
+  before handling);
+- ``bare``: an asyncio server that ACKs each frame without parsing it (the ceiling).
+
+The load generator is this process: N concurrent TCP panels with persistent connections, each
+sending its next frame only when the previous one was answered, as real panels do. Frames are
+identical across receivers (same accounts, sequences, data). Then a paced run offers 1,000
+events/s to measure ACK latency at a realistic rate. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import emit, filesystem_of, percentile
+from plugins.sia_dc09.dc09 import build_ack, build_frame, parse_frame
+
+REPO = Path(__file__).resolve().parent.parent
+ACK_BODY = b'"ACK"'
+
+
+def account_of(panel: int) -> str:
+    return f"{0x1000 + panel:04X}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- receivers (run with --serve) ---------------------------------------------------------------
+
+
+def serve_bare(port: int) -> None:
+    # One fixed, valid ACK for every frame: the bare server never parses what it answers.
+    reply = build_ack(
+        parse_frame(build_frame("SIA-DCS", 1, "1000", "#1000|NRP")), datetime.now(UTC)
+    )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r")
+                writer.write(reply)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=2048)
+        print("ready", flush=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def serve_pysiaalarm(port: int, panels: int) -> None:
+    from pysiaalarm.aio import CommunicationsProtocol, SIAAccount, SIAClient
+
+    async def ignore(event: Any) -> None:
+        return None
+
+    async def main() -> None:
+        accounts = [SIAAccount(account_of(i), None) for i in range(panels)]
+        client = SIAClient(
+            "127.0.0.1", port, accounts, function=ignore, protocol=CommunicationsProtocol.TCP
+        )
+        async with client:
+            print("ready", flush=True)
+            await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def start_receiver(kind: str, port: int, panels: int, data: Path) -> subprocess.Popen[bytes]:
+    if kind == "anfang":
+        cfg = data / "anfang.yaml"
+        accounts = ", ".join(f'{{account: "{account_of(i)}"}}' for i in range(panels))
+        cfg.write_text(
+            "site: {id: bench}\nlog: {level: warning}\nplugins:\n"
+            f"  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {port}, "
+            f"max_connections: 5000, max_connections_per_address: 5000, "
+            f"accounts: [{accounts}]}}}}\n"
+        )
+        argv = [
+            sys.executable, "-m", "gateway.cli", "--data-dir", str(data / "journal"),
+            "run", "-c", str(cfg),
+        ]  # fmt: skip
+    else:
+        argv = [sys.executable, __file__, "--serve", kind, str(port), str(panels)]
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{kind} receiver exited with {proc.returncode}") from None
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} receiver did not start")
+
+
+def stop_receiver(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+
+class Frames:
+    """Each panel's frames: its own account, sequence 1..9999, one of eight zones."""
+
+    def __init__(self, panels: int) -> None:
+        self.stamp = datetime.now(UTC)
+        self.next_seq = [1] * panels
+
+    def next(self, panel: int) -> bytes:
+        seq = self.next_seq[panel]
+        self.next_seq[panel] = seq % 9999 + 1
+        account = account_of(panel)
+        zone = seq % 8 + 1  # a panel reports a handful of zones, over and over
+        return build_frame(
+            "SIA-DCS", seq, account, f"#{account}|Nri1/BA{zone:03d}", timestamp=self.stamp
+        )
+
+
+async def drive(
+    port: int, panels: int, seconds: float, frames: Frames, rate: float | None = None
+) -> dict[str, Any]:
+    """Panels send, wait for the answer, repeat; returns counts and ACK latencies."""
+    latencies: list[float] = []
+    counts = {"ack": 0, "other": 0, "errors": 0}
+    stop_at = time.perf_counter() + seconds
+    gap = panels / rate if rate else 0.0
+
+    async def panel(i: int) -> None:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            counts["errors"] += 1
+            return
+        next_send = time.perf_counter() + (gap * i / panels if gap else 0)
+        try:
+            while True:
+                if gap:
+                    await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+                    next_send += gap
+                if time.perf_counter() >= stop_at:
+                    return
+                frame = frames.next(i)
+                t0 = time.perf_counter()
+                writer.write(frame)
+                answer = await reader.readuntil(b"\r")
+                latencies.append(time.perf_counter() - t0)
+                counts["ack" if ACK_BODY in answer else "other"] += 1
+        except (asyncio.IncompleteReadError, ConnectionError):
+            counts["errors"] += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(panel(i) for i in range(panels)))
+    elapsed = time.perf_counter() - started
+    return {
+        "acked_per_s": round(counts["ack"] / elapsed, 1),
+        "ack_p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "ack_p99_ms": round(percentile(latencies, 99) * 1000, 2),
+        **counts,
+    }
+
+
+def measure(kind: str, panels: int, seconds: float, rate: float | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="dc09-bench-", dir=REPO / "bench") as tmp:
+        port = free_port()
+        proc = start_receiver(kind, port, panels, Path(tmp))
+        try:
+            frames = Frames(panels)
+            asyncio.run(drive(port, panels, 0.5, frames))  # warm-up: connections, caches
+            cpu0 = cpu_seconds(proc.pid)
+            result = asyncio.run(drive(port, panels, seconds, frames, rate))
+            frames_seen = result["ack"] + result["other"]
+            cpu = cpu_seconds(proc.pid) - cpu0
+            result["cpu_us_per_frame"] = round(cpu / frames_seen * 1e6, 1) if frames_seen else None
+            if kind == "anfang":
+                result["filesystem"] = filesystem_of(Path(tmp))
+        finally:
+            stop_receiver(proc)
+    print(f"{kind:>10} panels={panels:<5} rate={rate or 'max'}: {result}", flush=True)
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="shorter runs (under a minute)")
+    p.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "PANELS"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.serve:
+        kind, port, panels = args.serve[0], int(args.serve[1]), int(args.serve[2])
+        {"bare": lambda: serve_bare(port), "pysiaalarm": lambda: serve_pysiaalarm(port, panels)}[
+            kind
+        ]()
+        return
+    seconds = 2.5 if args.quick else 10.0
+    levels = (100, 1000) if args.quick else (10, 100, 1000)
+    peak: dict[str, dict[int, dict[str, Any]]] = {"anfang": {}, "pysiaalarm": {}, "bare": {}}
+    for panels in levels:
+        for kind in peak:
+            peak[kind][panels] = measure(kind, panels, seconds)
+    best = max(levels, key=lambda n: peak["anfang"][n]["acked_per_s"])
+    paced = measure("anfang", 100, seconds * 1.5, rate=1000.0)
+    ours = peak["anfang"][best]["acked_per_s"]
+    pysia_best = max(r["acked_per_s"] for r in peak["pysiaalarm"].values())
+    bare_best = max(r["acked_per_s"] for r in peak["bare"].values())
+    emit(
+        {
+            "quick": args.quick,
+            "events_per_s": ours,
+            "best_panels": best,
+            "ack_p99_ms": paced["ack_p99_ms"],
+            "ack_p50_ms": paced["ack_p50_ms"],
+            "paced_offered_per_s": 1000,
+            "paced_acked_per_s": paced["acked_per_s"],
+            "peak_ack_p99_ms": peak["anfang"][best]["ack_p99_ms"],
+            "cpu_us_per_frame": peak["anfang"][best]["cpu_us_per_frame"],
+            "pysiaalarm_events_per_s": pysia_best,
+            "bare_events_per_s": bare_best,
+            "vs_pysiaalarm_ratio": round(ours / pysia_best, 2) if pysia_best else None,
+            "vs_bare_ratio": round(ours / bare_best, 3) if bare_best else None,
+            "by_panels": {
+                kind: {n: r["acked_per_s"] for n, r in runs.items()} for kind, runs in peak.items()
+            },
+            "errors": sum(
+                r["errors"] + r["other"] for runs in peak.values() for r in runs.values()
+            ),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
