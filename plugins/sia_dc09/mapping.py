@@ -27,9 +27,16 @@ def frame_fingerprint(message: Dc09Message) -> str:
     return fingerprint(message.account, message.seq, stamp, message.data, message.raw)
 
 
-def to_events(message: Dc09Message, ctx: DecodeContext) -> list[Event]:
+def to_events(
+    message: Dc09Message,
+    ctx: DecodeContext,
+    *,
+    fp: str | None = None,
+    plugin: str | None = None,
+) -> list[Event]:
     """The events a message reports; raises the SIA or Contact ID codec's error when its data
-    block cannot be processed at all (the receiver answers DUH)."""
+    block cannot be processed at all (the receiver answers DUH). ``fp`` is the frame's
+    fingerprint when the caller has it already; ``plugin`` the instance that received it."""
     if message.token is Token.NULL:
         return []
     raw = message.raw.strip(b"\n\r\x00").decode("ascii", "replace")
@@ -46,16 +53,17 @@ def to_events(message: Dc09Message, ctx: DecodeContext) -> list[Event]:
     else:
         report = parse_admcid(message.data, message.account)
         events = cid_to_events(report, ctx, raw=raw)
-    dc09: dict[str, Any] = {"seq": message.seq, "fp": frame_fingerprint(message)}
+    dc09: dict[str, Any] = {"seq": message.seq, "fp": fp or frame_fingerprint(message)}
     if message.variants_seen:
         dc09["variants"] = [v.value for v in message.variants_seen]
     if message.encrypted:
         dc09["encrypted"] = True
-    update: dict[str, Any] = {}
     out = []
     for event in events:
-        update = {"data": {**event.data, "dc09": dc09}}
+        update: dict[str, Any] = {"data": {**event.data, "dc09": dc09}}
         if message.timestamp is not None:
             update["occurred_at"] = message.timestamp
+        if plugin is not None:
+            update["plugin"] = plugin
         out.append(event.model_copy(update=update))
     return out

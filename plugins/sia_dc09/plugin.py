@@ -60,6 +60,7 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
             ctx.clock.now,
             ctx.clock.monotonic,
             ctx.counters,
+            ctx.instance_id,
         )
         self.tcp: TcpListener | None = None
         self.udp: UdpListener | None = None

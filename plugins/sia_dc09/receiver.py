@@ -121,7 +121,9 @@ class Receiver:
         now: Callable[[], datetime],
         monotonic: Callable[[], float],
         counters: Counter[str],
+        instance: str | None = None,
     ) -> None:
+        self.instance = instance
         self.config = config
         self.accounts = accounts
         self.default_site = default_site
@@ -193,7 +195,7 @@ class Receiver:
             self.counters["repeats"] += 1
             return ack
         try:
-            events = to_events(message, account.decode_context(now))
+            events = to_events(message, account.decode_context(now), fp=fp, plugin=self.instance)
         except CodecError as exc:
             self.counters["duh_data"] += 1
             log.info("data block cannot be processed", account=message.account, detail=str(exc))

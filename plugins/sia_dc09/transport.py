@@ -85,6 +85,10 @@ class TcpListener:
         self._counters["tcp_connections"] += 1
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # Closing: end quietly (asyncio asks this task for its exception afterwards). A
+            # frame whose publish was cut short got no ACK, so the panel sends it again.
+            self._counters["tcp_closed_by_stop"] += 1
         except (ConnectionError, asyncio.IncompleteReadError):
             self._counters["tcp_reset"] += 1
         except Exception:  # one connection's trouble never takes the listener down
@@ -103,7 +107,8 @@ class TcpListener:
         splitter = FrameSplitter(self._max_frame, binary_crc=self._binary_crc)
         while True:
             try:
-                data = await asyncio.wait_for(reader.read(READ_SIZE), self._idle_timeout_s)
+                async with asyncio.timeout(self._idle_timeout_s):  # slowloris, dead peers
+                    data = await reader.read(READ_SIZE)
             except TimeoutError:
                 self._counters["tcp_idle_closed"] += 1
                 return
