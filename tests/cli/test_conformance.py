@@ -36,3 +36,12 @@ def test_text_report_and_unknown_plugin() -> None:
     assert unknown.returncode == 2
     assert "no installed plugin named 'nosuch'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_the_sia_dc09_receiver_passes_the_kit() -> None:
+    result = anfang("conformance", "sia_dc09", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["codec.sia-dc09.vectors"]["status"] == "pass"
+    assert checks["codec.sia-dc09.fuzz"]["status"] == "pass"
+    assert checks["events.schema"]["events"] >= 3, "the kit's panel reported events"
