@@ -273,3 +273,44 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def test_slow_and_flooding_senders_are_cut_off(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(
+        "site: {id: hq}\nplugins:\n  - id: rx\n    plugin: sia_dc09\n    config:\n"
+        "      tcp_port: 0\n      idle_timeout_s: 0.3\n      max_connections_per_address: 3\n"
+        '      accounts: [{account: "1234"}]\n'
+    )
+    installed = discover()
+    gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data")
+    await gw.start()
+    try:
+        for _ in range(200):
+            if gw.runners["rx"].status.state is InstanceState.RUNNING:
+                break
+            await asyncio.sleep(0.01)
+        plugin = receiver(gw)
+        assert plugin.tcp is not None
+        port = plugin.tcp.port
+        # A slowloris sender: half a frame, then silence; the receiver closes the connection.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b'\n1234005A"SIA-DCS"00')
+        assert await asyncio.wait_for(reader.read(100), 3) == b"", "idle connection closed"
+        writer.close()
+        # A flood from one address: connections beyond the limit are closed at once.
+        held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        extra_reader, extra_writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(extra_reader.read(100), 3) == b""
+        extra_writer.close()
+        counters = plugin.ctx.counters
+        assert counters["tcp_idle_closed"] >= 1
+        assert counters["tcp_refused_address_limit"] >= 1
+        for _, w in held:
+            w.close()
+        # The receiver still serves a well-behaved panel afterwards.
+        (answer,) = await send_tcp(gw, build_frame("NULL", 0, "1234", ""))
+        assert b'"ACK"0000' in answer
+    finally:
+        await gw.stop()
