@@ -42,6 +42,14 @@ def test_r441_is_armed_stay() -> None:
     assert (e.kind, e.data["mode"]) == ("arming.armed", "stay")
 
 
+def test_late_and_early_openings_still_change_the_arming_state() -> None:
+    late_close = event_of(frame(qualifier="3", event="452", ccc="004"))
+    assert (late_close.kind, late_close.phase) == ("arming.armed", Phase.STATUS)
+    assert late_close.data["schedule"] == "late"
+    early_open = event_of(frame(qualifier="1", event="451", ccc="004"))
+    assert (early_open.kind, early_open.data["schedule"]) == ("arming.disarmed", "early")
+
+
 def test_602_is_a_momentary_periodic_test_from_the_panel() -> None:
     e = event_of(frame(qualifier="1", event="602", group="00", ccc="000"))
     assert (e.kind, e.phase, e.priority) == ("test.periodic", Phase.MOMENTARY, 4)
