@@ -7,6 +7,7 @@ import zoneinfo
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gateway.model.address import SEGMENT_PATTERN
+from plugins.sia_dc09.dc09 import Dc09Error, Key
 
 ACCOUNT_PATTERN = r"^[0-9A-Fa-f]{3,16}$"
 
@@ -41,6 +42,13 @@ class AccountConfig(Strict):
     def _one_key(self) -> AccountConfig:
         if self.key_hex is not None and self.key_ascii is not None:
             raise ValueError("give key_hex or key_ascii, not both")
+        try:  # the same check the receiver makes, so `anfang check` finds a bad key first
+            if self.key_hex is not None:
+                Key.from_hex(self.key_hex.get_secret_value())
+            if self.key_ascii is not None:
+                Key.from_ascii(self.key_ascii.get_secret_value())
+        except Dc09Error as exc:
+            raise ValueError(f"account {self.account}: {exc}") from None
         return self
 
     @field_validator("timezone")

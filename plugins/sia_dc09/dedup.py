@@ -6,8 +6,11 @@ timestamp is a repeat when account, sequence, timestamp and data block all match
 one only when it is byte-identical — a panel that restarts its sequence numbers sends a new frame
 with an old number, and that one is reported.
 
-The fingerprint travels inside every journaled event (``data.dc09.fp``), so after a restart the
-set is rebuilt from the journal itself: a frame counts as seen exactly when its events are durable.
+The fingerprint travels inside every journaled event (``data.dc09.fp``, with the event's index
+``i`` of ``n`` in the frame), so after a restart the set is rebuilt from the journal itself: a
+frame counts as seen exactly when all its events are durable. A frame only partly journaled
+(the journal failed half-way) is remembered by which events made it, and its retransmission
+journals only the rest: neither lost nor doubled.
 """
 
 from __future__ import annotations
@@ -32,14 +35,31 @@ class Deduplicator:
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
         self._seen: OrderedDict[str, float] = OrderedDict()
+        self._partial: dict[str, set[int]] = {}
         self._inflight: dict[str, asyncio.Future[None]] = {}
 
-    def load(self, entries: Iterable[tuple[str, float]], now: float) -> None:
-        """Seed from journaled events: (fingerprint, monotonic-equivalent time received)."""
-        for fp, at in sorted(entries, key=lambda e: e[1]):
-            if now - at <= self.window_s:
+    def load(self, entries: Iterable[tuple[str, float, int, int]], now: float) -> None:
+        """Seed from journaled events: (fingerprint, time received on the monotonic clock,
+        index of the event in its frame, events in the frame)."""
+        found: dict[str, tuple[float, set[int], int]] = {}
+        for fp, at, index, count in entries:
+            if now - at > self.window_s:
+                continue
+            first, indexes, _ = found.get(fp, (at, set(), count))
+            indexes.add(index)
+            found[fp] = (min(first, at), indexes, count)
+        for fp, (at, indexes, count) in sorted(found.items(), key=lambda item: item[1][0]):
+            if len(indexes) >= count:
                 self._seen[fp] = at
-                self._seen.move_to_end(fp)
+            else:
+                self._partial[fp] = indexes
+
+    def committed_part(self, fp: str) -> set[int]:
+        """Indexes of this frame's events already journaled (a partial earlier attempt)."""
+        return self._partial.get(fp, set())
+
+    def note_committed(self, fp: str, index: int) -> None:
+        self._partial.setdefault(fp, set()).add(index)
 
     def is_repeat(self, fp: str, now: float) -> bool:
         self._expire(now)
@@ -57,6 +77,7 @@ class Deduplicator:
     def finish(self, fp: str, now: float, *, committed: bool) -> None:
         future = self._inflight.pop(fp, None)
         if committed:
+            self._partial.pop(fp, None)
             self._seen[fp] = now
             self._seen.move_to_end(fp)
         if future is not None and not future.done():

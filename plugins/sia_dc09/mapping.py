@@ -18,7 +18,6 @@ from plugins.sia_dc09.admcid import parse_admcid
 from plugins.sia_dc09.dc09 import Dc09Message, Token
 from plugins.sia_dc09.dedup import fingerprint
 from plugins.sia_dc09.sia.data import parse_data
-from plugins.sia_dc09.sia.errors import SiaDataError, SiaDataReason
 from plugins.sia_dc09.sia.mapping import sia_to_events
 
 
@@ -41,12 +40,7 @@ def to_events(
         return []
     raw = message.raw.strip(b"\n\r\x00").decode("ascii", "replace")
     if message.token is Token.SIA_DCS:
-        block = parse_data(message.data)
-        if not block.processable:
-            raise SiaDataError(
-                SiaDataReason.CODE,
-                f"no event code in {message.body!r} is a SIA DC-03 code this receiver knows",
-            )
+        block = parse_data(message.data)  # unknown codes become sia_dc09.unmapped: kept
         events = sia_to_events(
             message.account, block.events, ctx, occurred_at=message.timestamp, raw=raw
         )
@@ -59,8 +53,9 @@ def to_events(
     if message.encrypted:
         dc09["encrypted"] = True
     out = []
-    for event in events:
-        update: dict[str, Any] = {"data": {**event.data, "dc09": dc09}}
+    for index, event in enumerate(events):
+        part = {**dc09, "i": index, "n": len(events)}
+        update: dict[str, Any] = {"data": {**event.data, "dc09": part}}
         if message.timestamp is not None:
             update["occurred_at"] = message.timestamp
         if plugin is not None:

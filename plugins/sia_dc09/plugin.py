@@ -57,6 +57,7 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
             accounts_from(config, ctx.site),
             ctx.site,
             self._publish,
+            self._alive,
             ctx.clock.now,
             ctx.clock.monotonic,
             ctx.counters,
@@ -120,19 +121,22 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
             self.ctx.registry.supervise(account.device, account.supervision_s)
         self._known.add(account.device)
 
-    async def _publish(self, events: list[Event], account: Account) -> None:
+    async def _publish(self, event: Event, account: Account) -> None:
         self._register(account)
-        if not events:  # a link test: the panel is alive
+        if event.source != account.device and event.source not in self._known:
+            self.ctx.registry.upsert_point(event.source, kind="zone")
+            self._known.add(event.source)
+        if event.area:
+            self._area(account, event.area)
+        await self.ctx.publish(event)
+        if event.occurred_at != event.received_at:  # the frame carried the panel's time
+            await self._report_clock(account, event)
+
+    async def _alive(self, account: Account) -> None:
+        """A frame was heard. Unknown accounts are registered only once they report an event,
+        so link tests from made-up accounts cannot fill the registry."""
+        if account.known or account.device in self._known:
             await self.ctx.registry.heard(account.device)
-            return
-        for event in events:
-            if event.source != account.device and event.source not in self._known:
-                self.ctx.registry.upsert_point(event.source, kind="zone")
-                self._known.add(event.source)
-            if event.area:
-                self._area(account, event.area)
-            await self.ctx.publish(event)
-        await self._report_clock(account, events[0])
 
     def _area(self, account: Account, number: str) -> None:
         key = f"{account.device}#{number}"
@@ -147,8 +151,6 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
         self._known.add(key)
 
     async def _report_clock(self, account: Account, event: Event) -> None:
-        if event.occurred_at == event.received_at:  # the frame had no timestamp
-            return
         mono = self.ctx.clock.monotonic()
         if mono - self._clock_reported.get(account.device, -CLOCK_REPORT_EVERY_S) < (
             CLOCK_REPORT_EVERY_S
@@ -171,11 +173,13 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
         )
         mono = self.ctx.clock.monotonic()
         self.receiver.load_fingerprints(
-            [(fp, mono - (now - at).total_seconds()) for fp, at in entries]
+            [(fp, mono - (now - at).total_seconds(), i, n) for fp, at, i, n in entries]
         )
 
 
-def _fingerprints(data_dir: Any, instance: str, since: datetime) -> list[tuple[str, datetime]]:
+def _fingerprints(
+    data_dir: Any, instance: str, since: datetime
+) -> list[tuple[str, datetime, int, int]]:
     reader = JournalReader.open(data_dir)
     try:
         since_us = int(since.astimezone(UTC).timestamp() * 1_000_000)
@@ -186,7 +190,7 @@ def _fingerprints(data_dir: Any, instance: str, since: datetime) -> list[tuple[s
                 continue
             dc09 = event.data.get("dc09")
             if isinstance(dc09, dict) and isinstance(dc09.get("fp"), str):
-                out.append((dc09["fp"], event.received_at))
+                out.append((dc09["fp"], event.received_at, dc09.get("i", 0), dc09.get("n", 1)))
         return out
     finally:
         reader.close()

@@ -43,8 +43,14 @@ from plugins.sia_dc09.mapping import frame_fingerprint, to_events
 
 log = structlog.get_logger("anfang.plugin.sia_dc09")
 
-Publish = Callable[[list[Event], "Account"], Awaitable[None]]
-"""Registers what the events name and journals them; returns once they are durable."""
+REFUSALS_LOGGED = 100
+"""Refused frames are logged one by one up to this many, then only counted: a sender spraying
+garbage must not flood the log."""
+
+Publish = Callable[[Event, "Account"], Awaitable[None]]
+"""Registers what the event names and journals it; returns once it is durable."""
+Alive = Callable[["Account"], Awaitable[None]]
+"""The panel was heard (supervision); nothing to journal."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ class Receiver:
         accounts: dict[str, Account],
         default_site: str,
         publish: Publish,
+        alive: Alive,
         now: Callable[[], datetime],
         monotonic: Callable[[], float],
         counters: Counter[str],
@@ -128,6 +135,8 @@ class Receiver:
         self.accounts = accounts
         self.default_site = default_site
         self._publish = publish
+        self._alive = alive
+        self._refusals_logged = 0
         self._now = now
         self._monotonic = monotonic
         self.counters = counters
@@ -161,30 +170,38 @@ class Receiver:
                 message = parse_frame(
                     frame, keys=self._key_for, variants=account.variants, max_bytes=len(frame)
                 )
-            message.check_time(now, early=self._early, late=self._late)
+            fp = None if message.token is Token.NULL else frame_fingerprint(message)
+            # A repeat of a frame already journaled is ACKed even if its time has aged out of
+            # the window: a NAK would make the panel re-stamp it and report the alarm twice.
+            if fp is None or not self.dedup.is_repeat(fp, self._monotonic()):
+                message.check_time(now, early=self._early, late=self._late)
         except Dc09Error as exc:
-            return self.refuse(exc, now)
+            return self.refuse(exc, now, frame)
         if not account.known and self.config.strict:
             self.counters["duh_unknown_account"] += 1
             log.warning("frame from an unknown account refused (strict)", account=account.account)
             return build_duh(message)
-        return await self._accept(message, account, now)
+        return await self._accept(message, account, now, fp)
 
-    def refuse(self, exc: Dc09Error, now: datetime) -> bytes:
+    def refuse(self, exc: Dc09Error, now: datetime, frame: bytes = b"") -> bytes:
+        """NAK or DUH as DC-09 has it, in the CRC format the request used."""
         response = exc.reason.response
         self.counters[f"{response.lower()}_{exc.reason.value}"] += 1
-        log.info("frame refused", answer=response, reason=exc.reason.value, detail=str(exc))
+        if self._refusals_logged < REFUSALS_LOGGED:
+            self._refusals_logged += 1
+            log.info("frame refused", answer=response, reason=exc.reason.value, detail=str(exc))
+        binary = binary_crc_of(frame)
         if response == "DUH" and exc.header is not None:
-            return build_duh(exc.header)
-        return build_nak(now, binary_crc=self.config.variants.binary_crc)
+            return build_duh(exc.header, binary_crc=binary)
+        return build_nak(now, binary_crc=binary)
 
-    async def _accept(self, message: Dc09Message, account: Account, now: datetime) -> bytes | None:
+    async def _accept(
+        self, message: Dc09Message, account: Account, now: datetime, fp: str | None
+    ) -> bytes | None:
         ack = build_ack(message, now, account.key if message.encrypted else None)
-        if message.token is Token.NULL:  # every link test counts: never a "repeat"
+        if fp is None:  # a link test: every one counts for supervision, none is a "repeat"
             return await self._heard(account, ack, "ack_null")
-        fp = frame_fingerprint(message)
-        mono = self._monotonic()
-        if self.dedup.is_repeat(fp, mono):
+        if self.dedup.is_repeat(fp, self._monotonic()):
             return await self._heard(account, ack, "repeats")
         pending = self.dedup.inflight(fp)
         if pending is not None:  # the same frame on another connection is being published
@@ -200,10 +217,15 @@ class Receiver:
             self.counters["duh_data"] += 1
             log.info("data block cannot be processed", account=message.account, detail=str(exc))
             return build_duh(message)
+        done = self.dedup.committed_part(fp)
         self.dedup.begin(fp)
         committed = False
         try:
-            await self._publish(events, account)
+            for index, event in enumerate(events):
+                if index in done:  # journaled by an earlier, interrupted attempt
+                    continue
+                await self._publish(event, account)
+                self.dedup.note_committed(fp, index)
             committed = True
         except JournalWriteError as exc:
             self.counters["unanswered_journal_down"] += 1
@@ -212,22 +234,34 @@ class Receiver:
         finally:
             self.dedup.finish(fp, self._monotonic(), committed=committed)
         self.counters["ack"] += 1
+        await self._still_alive(account)
         return ack
 
-    async def _heard(self, account: Account, ack: bytes, counter: str) -> bytes | None:
+    async def _heard(self, account: Account, ack: bytes, counter: str) -> bytes:
         """The panel is alive (supervision) even when there is nothing new to journal."""
-        try:
-            await self._publish([], account)
-        except JournalWriteError:
-            return None
+        await self._still_alive(account)
         self.counters[counter] += 1
         return ack
 
-    def load_fingerprints(self, records: list[tuple[str, float]]) -> None:
+    async def _still_alive(self, account: Account) -> None:
+        """Supervision bookkeeping after the fact: its failure must not cost the ACK."""
+        try:
+            await self._alive(account)
+        except JournalWriteError as exc:
+            log.error("supervision restore not journaled", account=account.account, error=str(exc))
+
+    def load_fingerprints(self, records: list[tuple[str, float, int, int]]) -> None:
         self.dedup.load(records, self._monotonic())
 
     def stats(self) -> dict[str, Any]:
         return {"dedup_entries": len(self.dedup), **self.counters}
 
 
-__all__ = ["Account", "Reason", "Receiver", "accounts_from"]
+def binary_crc_of(frame: bytes) -> bool:
+    """Whether a request used the 2-byte binary CRC (``0LLL"`` right after it), so the answer
+    uses it too ("reply in the same format"); hex otherwise."""
+    body = frame.lstrip(b"\n")
+    return len(body) > 6 and body[6:7] == b'"' and body[2:3] == b"0"
+
+
+__all__ = ["Account", "Reason", "Receiver", "accounts_from", "binary_crc_of"]

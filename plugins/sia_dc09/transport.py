@@ -25,6 +25,18 @@ Refuse = Callable[[Dc09Error], bytes]
 
 READ_SIZE = 4096
 MAX_UDP_IN_FLIGHT = 1000
+MAX_REFUSALS = 20
+"""A TCP connection that sends this many bad frames in a row is closed (a panel would not)."""
+
+
+def looks_like_frame(data: bytes) -> bool:
+    """A cheap first look at a datagram: CRC, ``0LLL`` and the opening quote where DC-09 puts
+    them. Over UDP anything else is dropped unanswered, so the receiver cannot be used to
+    reflect traffic at a spoofed address."""
+    body = data.lstrip(b"\n")
+    hex_crc = len(body) > 8 and body[4:5] == b"0" and body[8:9] == b'"'
+    binary_crc = len(body) > 6 and body[2:3] == b"0" and body[6:7] == b'"'
+    return hex_crc or binary_crc
 
 
 class TcpListener:
@@ -101,10 +113,14 @@ class TcpListener:
                 del self._per_address[address]
             writer.close()
             with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                async with asyncio.timeout(1.0):  # a peer that never reads cannot hold the close
+                    await writer.wait_closed()
+            if not writer.transport.is_closing() or writer.transport.get_write_buffer_size():
+                writer.transport.abort()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         splitter = FrameSplitter(self._max_frame, binary_crc=self._binary_crc)
+        refusals = 0  # refused frames in a row
         while True:
             try:
                 async with asyncio.timeout(self._idle_timeout_s):  # slowloris, dead peers
@@ -115,12 +131,25 @@ class TcpListener:
             if not data:
                 return
             for item in splitter.feed(data):
-                response = self._refuse(item) if isinstance(item, Dc09Error) else None
-                if response is None and isinstance(item, bytes):
+                if isinstance(item, Dc09Error):
+                    refusals += 1
+                    response: bytes | None = self._refuse(item)
+                else:
                     response = await self._handle(item)
-                if response is not None:
-                    writer.write(response)
-                    await writer.drain()
+                    refusals = refusals + 1 if response and b'"NAK"' in response[:16] else 0
+                if response is None:
+                    continue
+                writer.write(response)
+                try:
+                    async with asyncio.timeout(self._idle_timeout_s):  # a peer that never reads
+                        await writer.drain()
+                except TimeoutError:
+                    self._counters["tcp_write_stalled"] += 1
+                    writer.transport.abort()
+                    return
+            if refusals >= MAX_REFUSALS:
+                self._counters["tcp_closed_garbage"] += 1
+                return
 
 
 class UdpListener(asyncio.DatagramProtocol):
@@ -141,6 +170,9 @@ class UdpListener(asyncio.DatagramProtocol):
         self.port = transport.get_extra_info("sockname")[1]
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if not looks_like_frame(data):
+            self._counters["udp_ignored_not_a_frame"] += 1
+            return
         if len(self._tasks) >= MAX_UDP_IN_FLIGHT:
             self._counters["udp_dropped_busy"] += 1  # the panel repeats an unanswered frame
             return
