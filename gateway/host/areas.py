@@ -14,6 +14,7 @@ import asyncio
 import structlog
 
 from gateway.journal import Filter, Journal, JournalRecord
+from gateway.journal.records import RecordType
 from gateway.model.command import CommandResult
 from gateway.model.event import Event
 from gateway.registry.areas import change_for_event, change_for_result
@@ -61,7 +62,9 @@ class AreaTracker:
             consumer.close()
 
     def apply(self, record: JournalRecord) -> None:
-        payload = record.model
+        if not _may_change_an_area(record):
+            return
+        payload = record.content
         if isinstance(payload, Event):
             area = self._registry.apply_area_change(
                 payload.source, payload.area, change_for_event(payload)
@@ -86,3 +89,10 @@ class AreaTracker:
         """Wait until every record up to ``seq`` has been applied."""
         async with self._progress:
             await self._progress.wait_for(lambda: self.applied_seq >= seq)
+
+
+def _may_change_an_area(record: JournalRecord) -> bool:
+    """From the header alone: most events (tests, access, video) never touch an area."""
+    if record.rtype is RecordType.RESULT:
+        return record.phase == "ok" and record.kind.startswith(("area.", "zone."))
+    return record.phase == "alarm" or record.kind.startswith(("arming.", "zone."))

@@ -195,6 +195,14 @@ class JournalRecord:
         return self._obj
 
     @property
+    def content(self) -> Payload | None:
+        """The payload as written, without ``seq`` filled in (no copy): for readers that only
+        look at what an event says. None for a tombstone."""
+        if self._obj is None and self.payload is not None:
+            return self.model
+        return self._obj
+
+    @property
     def event(self) -> Event:
         """The payload as an Event; raises for other record types and tombstones."""
         obj = self.model

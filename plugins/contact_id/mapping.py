@@ -11,6 +11,8 @@ the DC-05 category digit, and ``code`` and ``raw`` keep what was sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from gateway.model.event import Event
@@ -54,12 +56,23 @@ def source(message: ContactIdMessage, ctx: DecodeContext) -> str:
     return ctx.address(device, point_id(zone) if zone is not None else None)
 
 
-def to_events(message: ContactIdMessage, ctx: DecodeContext, raw: str | None = None) -> list[Event]:
-    """The canonical event for one report (a list, as the codec contract has it)."""
+def to_events(
+    message: ContactIdMessage,
+    ctx: DecodeContext,
+    raw: str | None = None,
+    *,
+    occurred_at: datetime | None = None,
+    extra: Mapping[str, Any] | None = None,
+    plugin: str | None = None,
+) -> list[Event]:
+    """The canonical event for one report (a list, as the codec contract has it).
+
+    A carrier protocol (DC-09's ADM-CID) passes its own time, data and receiving instance, so
+    the event is built once, not copied."""
     q = message.qualifier.value
     spec = codes.lookup(message.event_code)
     kind = spec.kind_for(q) if spec is not None else None
-    data: dict[str, Any] = {"account": message.account}
+    data: dict[str, Any] = {"account": message.account, **(extra or {})}
     if spec is not None and kind is not None:
         phase = spec.phase_for(q)
         priority = spec.priority or _CORE.get(kind).priority
@@ -83,8 +96,9 @@ def to_events(message: ContactIdMessage, ctx: DecodeContext, raw: str | None = N
             area=message.area,
             zone=message.zone,
             user=message.user,
-            occurred_at=ctx.now,
+            occurred_at=occurred_at or ctx.now,
             received_at=ctx.now,
+            plugin=plugin,
             protocol=PROTOCOL,
             code=f"CID:{message.code}",
             text=text,

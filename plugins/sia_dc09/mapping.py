@@ -39,26 +39,28 @@ def to_events(
     if message.token is Token.NULL:
         return []
     raw = message.raw.strip(b"\n\r\x00").decode("ascii", "replace")
+    frame: dict[str, Any] = {"seq": message.seq, "fp": fp or frame_fingerprint(message)}
+    if message.variants_seen:
+        frame["variants"] = [v.value for v in message.variants_seen]
+    if message.encrypted:
+        frame["encrypted"] = True
     if message.token is Token.SIA_DCS:
         block = parse_data(message.data)  # unknown codes become sia_dc09.unmapped: kept
-        events = sia_to_events(
-            message.account, block.events, ctx, occurred_at=message.timestamp, raw=raw
+        return sia_to_events(
+            message.account,
+            block.events,
+            ctx,
+            occurred_at=message.timestamp,
+            raw=raw,
+            frame=frame,
+            plugin=plugin,
         )
-    else:
-        report = parse_admcid(message.data, message.account)
-        events = cid_to_events(report, ctx, raw=raw)
-    dc09: dict[str, Any] = {"seq": message.seq, "fp": fp or frame_fingerprint(message)}
-    if message.variants_seen:
-        dc09["variants"] = [v.value for v in message.variants_seen]
-    if message.encrypted:
-        dc09["encrypted"] = True
-    out = []
-    for index, event in enumerate(events):
-        part = {**dc09, "i": index, "n": len(events)}
-        update: dict[str, Any] = {"data": {**event.data, "dc09": part}}
-        if message.timestamp is not None:
-            update["occurred_at"] = message.timestamp
-        if plugin is not None:
-            update["plugin"] = plugin
-        out.append(event.model_copy(update=update))
-    return out
+    report = parse_admcid(message.data, message.account)
+    return cid_to_events(
+        report,
+        ctx,
+        raw=raw,
+        occurred_at=message.timestamp,
+        extra={"dc09": {**frame, "i": 0, "n": 1}},
+        plugin=plugin,
+    )

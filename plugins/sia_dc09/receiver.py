@@ -233,8 +233,7 @@ class Receiver:
             return None
         finally:
             self.dedup.finish(fp, self._monotonic(), committed=committed)
-        self.counters["ack"] += 1
-        await self._still_alive(account)
+        self.counters["ack"] += 1  # publishing told the registry the panel is alive
         return ack
 
     async def _heard(self, account: Account, ack: bytes, counter: str) -> bytes:

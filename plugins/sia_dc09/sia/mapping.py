@@ -14,7 +14,7 @@ as an alarm (an unknown code may be one), and ``code``, ``data`` and ``raw`` kee
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -84,14 +84,19 @@ def sia_to_events(
     *,
     occurred_at: datetime | None,
     raw: str | None,
+    frame: Mapping[str, Any] | None = None,
+    plugin: str | None = None,
 ) -> list[Event]:
     """One canonical event per SIA event, in block order.
 
     ``account`` is the frame header's (DC-09 ``#acct``), ``occurred_at`` the message timestamp
-    (``ctx.now`` when the frame carried none), ``raw`` the frame as text for audit.
+    (``ctx.now`` when the frame carried none), ``raw`` the frame as text for audit. ``frame``,
+    when given, is stored as ``data.dc09`` with each event's index ``i`` and the count ``n``;
+    ``plugin`` is the receiving instance. (Built in one go: copying events costs a receiver.)
     """
     out: list[Event] = []
-    for event in events:
+    events = list(events)
+    for index, event in enumerate(events):
         spec = codes.lookup(event.code)
         zone, user, area, extra = _fields(event, spec)
         data = _data(account, event, extra)
@@ -104,6 +109,8 @@ def sia_to_events(
             kind, phase, priority = UNMAPPED.name, Phase.ALARM, UNMAPPED.priority
             text = f"SIA event {event.code} (not in the DC-03 code table)"
             data["unmapped"] = "event code not in the DC-03 code table"
+        if frame is not None:
+            data["dc09"] = {**frame, "i": index, "n": len(events)}
         device = device_id(account)
         out.append(
             Event(
@@ -121,6 +128,7 @@ def sia_to_events(
                 text=text,
                 data=data,
                 raw=raw,
+                plugin=plugin,
             )
         )
     return out
