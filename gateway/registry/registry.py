@@ -75,6 +75,7 @@ class Registry:
         self.points: dict[str, Point] = {}
         self.areas: dict[str, Area] = {}
         self._heard: dict[str, float] = {}  # address -> monotonic time last heard
+        self._seen_at: dict[str, float] = {}  # address -> monotonic time last_seen was stored
         self._skewed: set[str] = set()
         for pin in self._pins.values():
             if pin.gb_code:
@@ -294,11 +295,15 @@ class Registry:
 
     async def heard(self, address: str) -> None:
         """Note that a device (or one of its points) spoke; restores it if it was offline."""
-        device_address = "/".join(address.split("/")[:2])
+        device_address = address if address.count("/") == 1 else address.rsplit("/", 1)[0]
         device = self.devices.get(device_address)
         if device is None:
             return
-        self._heard[device_address] = self.clock.monotonic()
+        mono = self.clock.monotonic()
+        self._heard[device_address] = mono
+        if device.status is DeviceStatus.ONLINE and mono - self._seen_at.get(device_address, -9) < 1:
+            return  # last_seen is kept to the second; most calls stop here
+        self._seen_at[device_address] = mono
         now = self.clock.now()
         if device.status is not DeviceStatus.ONLINE:
             was_offline = device.status is DeviceStatus.OFFLINE

@@ -8,6 +8,7 @@ with no sockets, no asyncio and one error type, so the same function serves the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,7 +55,13 @@ class DecodeContext:
         """The source address for a device (and point) named by the codec's local ids."""
         if self.addresser is not None:
             return self.addresser(device, point)
-        return str(Address(self.site, device, point))
+        return _address(self.site, device, point)
+
+
+@functools.lru_cache(maxsize=65536)
+def _address(site: str, device: str, point: str | None) -> str:
+    """Checked once per distinct address: a receiver sees the same panels and zones all day."""
+    return str(Address(site, device, point))
 
 
 @dataclass(frozen=True)

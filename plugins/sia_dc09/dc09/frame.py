@@ -121,9 +121,8 @@ def _checked_region(body: bytes, variants: Variants, seen: list[Variant]) -> byt
 
 
 def _check_length(field: bytes, actual: int, variants: Variants, seen: list[Variant]) -> None:
-    shown = _show(field)
     if field[:1] != b"0" or not set(field) <= _HEX:
-        raise Dc09Error(Reason.LENGTH, f"length field {shown} is not 0 + 3 hex digits")
+        raise Dc09Error(Reason.LENGTH, f"length field {_show(field)} is not 0 + 3 hex digits")
     if int(field, 16) == actual:
         return
     if variants.decimal_length and field.isdigit() and int(field) == actual:
@@ -131,7 +130,7 @@ def _check_length(field: bytes, actual: int, variants: Variants, seen: list[Vari
         return
     raise Dc09Error(
         Reason.LENGTH,
-        f"bad length: the field says {shown} ({int(field, 16)} bytes), "
+        f"bad length: the field says {_show(field)} ({int(field, 16)} bytes), "
         f"the frame has {actual:04X} ({actual} bytes)",
     )
 
