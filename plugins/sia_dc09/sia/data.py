@@ -30,6 +30,7 @@ answers DUH only when nothing in the block can be processed (:attr:`SiaBlock.pro
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -378,7 +379,13 @@ class _Scanner:
 
 def parse_data(block: str | bytes) -> SiaBlock:
     """The events of one SIA-DCS data block; SiaDataError names what is wrong with it."""
-    text = _text(block)
+    return _parse_text(_text(block))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> SiaBlock:
+    """Panels send the same blocks again and again (a zone's alarm, the periodic test, an
+    opening by the same user), so results are kept; a block is immutable, errors are not kept."""
     if len(text) > MAX_BLOCK_CHARS:
         raise SiaDataError(
             SiaDataReason.TOO_LONG,
