@@ -1,0 +1,49 @@
+"""Who may do what: users with passwords, bearer tokens, roles and login lockout."""
+
+from gateway.auth.passwords import (
+    WeakPasswordError,
+    check_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from gateway.auth.roles import Role
+from gateway.auth.store import (
+    ADMIN_TOKEN_FILE,
+    NAME_PATTERN,
+    AuthError,
+    AuthStore,
+    InvalidNameError,
+    LockoutPolicy,
+    LoginRefused,
+    Principal,
+    TokenInfo,
+    UnknownTokenError,
+    UnknownUserError,
+    UserExistsError,
+    UserInfo,
+    validate_name,
+)
+
+__all__ = [
+    "ADMIN_TOKEN_FILE",
+    "NAME_PATTERN",
+    "AuthError",
+    "AuthStore",
+    "InvalidNameError",
+    "LockoutPolicy",
+    "LoginRefused",
+    "Principal",
+    "Role",
+    "TokenInfo",
+    "UnknownTokenError",
+    "UnknownUserError",
+    "UserExistsError",
+    "UserInfo",
+    "WeakPasswordError",
+    "check_password",
+    "hash_password",
+    "needs_rehash",
+    "validate_name",
+    "verify_password",
+]
