@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         installed,
         data_dir=data_dir,
         accept_anchor_mismatch=args.accept_anchor_mismatch,
+        serve_api=True,
     )
     return asyncio.run(_serve(gateway, args.show_events, args.config))
 
@@ -78,6 +79,8 @@ async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) 
         task.add_done_callback(reloads.discard)
 
     await gateway.start()
+    if gateway.new_admin_token is not None:
+        _show_admin_token(gateway)
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
     printer = asyncio.create_task(_print_events(gateway)) if show_events else None
     await stop.wait()
@@ -89,11 +92,20 @@ async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) 
     return 0
 
 
+def _show_admin_token(gateway: Gateway) -> None:
+    """The first admin token, once, on a terminal only: under systemd stdout is a log."""
+    saved = gateway.data_dir / "admin.token"
+    if sys.stdout.isatty():
+        print(f"Admin API token (also in {saved}, mode 0600):\n  {gateway.new_admin_token}")
+    else:
+        print(f"An admin API token was created: {saved} (mode 0600)", flush=True)
+
+
 async def _reload(gateway: Gateway, config_path: Path | None) -> None:
     """SIGHUP: re-read the config; a bad one is reported and the running config stays."""
     try:
         new = load_config(config_path, gateway.installed.classes)
-        await gateway.reload(new)
+        await gateway.reload(new, actor="signal:SIGHUP")
     except ConfigError as exc:
         log.error("reload refused: the config has errors; still running the old one")
         print(exc.render(), file=sys.stderr, flush=True)
@@ -104,7 +116,7 @@ async def _reload(gateway: Gateway, config_path: Path | None) -> None:
 
 
 async def _print_events(gateway: Gateway) -> None:
-    consumer = gateway.journal.subscribe(Filter())
+    consumer = gateway.journal.subscribe(Filter(), after=gateway.start_seq)
     async for record in consumer:
         e = record.event
         local = e.occurred_at.astimezone().strftime("%H:%M:%S")

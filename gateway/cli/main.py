@@ -27,6 +27,7 @@ from gateway.cli import (
     cmd_run,
     cmd_schema,
     cmd_send,
+    cmd_users,
     cmd_verify,
 )
 from gateway.cli.common import CommandError, CommandModule
@@ -42,6 +43,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cmd_events,
     cmd_decode,
     cmd_send,
+    cmd_users,
     cmd_backup,
     cmd_export,
     cmd_schema,

@@ -82,6 +82,16 @@ class AreaConfig(Strict):
     )
 
 
+class ApiConfig(Strict):
+    """The REST API and live stream (started by ``anfang run``)."""
+
+    enabled: bool = Field(default=True, description="serve the REST API")
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8080, ge=0, le=65535, description="TCP port; 0 picks a free one")
+    certfile: Path | None = Field(default=None, description="TLS certificate (PEM): HTTPS")
+    keyfile: Path | None = Field(default=None, description="TLS private key (PEM)")
+
+
 class LogConfig(Strict):
     level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
     format: str = Field(default="auto", pattern=r"^(auto|json|console)$")
@@ -95,3 +105,4 @@ class GatewayConfig(Strict):
     devices: list[DevicePin] = Field(default_factory=list)
     areas: list[AreaConfig] = Field(default_factory=list)
     log: LogConfig = Field(default_factory=LogConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)

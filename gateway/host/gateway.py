@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from gateway.config.loader import LoadedConfig
+
+if TYPE_CHECKING:
+    from gateway.api import ApiServer
+    from gateway.auth import AuthStore
 from gateway.config.schema import Isolation
 from gateway.host.areas import AreaTracker
 from gateway.host.commands import CommandDispatcher
@@ -46,6 +50,7 @@ class Gateway:
         backoff_initial_s: float = 1.0,
         accept_anchor_mismatch: bool = False,
         stall_threshold_s: float = STALL_THRESHOLD_S,
+        serve_api: bool = False,
     ) -> None:
         self.config = config
         self.installed = installed
@@ -60,7 +65,12 @@ class Gateway:
         self._running = False
         self._background: set[asyncio.Task[None]] = set()
         self._stall_threshold_s = stall_threshold_s
+        self._serve_api = serve_api
+        self.api: ApiServer | None = None
+        self.new_admin_token: str | None = None
+        """Set when this start created the first admin token: shown once by ``anfang run``."""
         self.watchdog: LoopWatchdog
+        self.auth: AuthStore
         self.journal: Journal
         self.registry: Registry
         self.statedb: StateDB
@@ -74,6 +84,8 @@ class Gateway:
             retention=g.journal.retention,
             accept_anchor_mismatch=self._accept_anchor_mismatch,
         )
+        self.start_seq = self.journal.committed_seq
+        """The journal's head before this run wrote anything (what a live view starts after)."""
         self.statedb = StateDB(self.data_dir / "state.sqlite3")
         self.registry = Registry(
             self.site,
@@ -102,6 +114,8 @@ class Gateway:
         )
         self._tasks.append(asyncio.create_task(self._prune_periodically(), name="journal-prune"))
         await self._restore_faults_of_removed_instances()
+        if self._serve_api and g.api.enabled:  # before plugins: a taken port fails fast
+            await self._start_api()
         for inst in g.plugins:
             if inst.enabled:
                 self.start_instance(inst.id)
@@ -114,6 +128,15 @@ class Gateway:
             data_dir=str(self.data_dir),
             instances=list(self.runners),
         )
+
+    async def _start_api(self) -> None:
+        from gateway.api import ApiServer, create_app  # FastAPI only when serving
+        from gateway.auth import AuthStore
+
+        self.auth = AuthStore(self.statedb)
+        self.new_admin_token = self.auth.ensure_admin_token(self.data_dir)
+        self.api = ApiServer(create_app(self, self.auth), self.config.gateway.api)
+        await self.api.start()
 
     async def _restore_faults_of_removed_instances(self) -> None:
         """A fault alarm left open by an instance no longer configured is closed, not forgotten."""
@@ -173,7 +196,7 @@ class Gateway:
         runner.start()
         return runner
 
-    async def reload(self, new: LoadedConfig) -> ReloadPlan:
+    async def reload(self, new: LoadedConfig, actor: str = "host") -> ReloadPlan:
         """Apply a new config: restart only instances whose settings changed, update the pins.
 
         Raises ReloadError (changing nothing) when the new config cannot be applied live.
@@ -192,7 +215,7 @@ class Gateway:
                 self.start_instance(instance_id)
             await self.journal.append(
                 AuditEntry(
-                    actor="host",
+                    actor=actor,
                     action="config.reload",
                     target=f"{self.site}/gateway",
                     detail={"source": new.source, **plan.summary()},
@@ -259,6 +282,8 @@ class Gateway:
     async def stop(self) -> None:
         async with self._reload_lock:  # a reload in progress finishes first; later ones refuse
             self._running = False
+        if self.api is not None:
+            await self.api.stop()
         self.watchdog.stop()
         if self.installed.manager is not None:
             self.installed.manager.hook.anfang_gateway_stopping()

@@ -301,7 +301,8 @@ class Registry:
             return
         mono = self.clock.monotonic()
         self._heard[device_address] = mono
-        if device.status is DeviceStatus.ONLINE and mono - self._seen_at.get(device_address, -9) < 1:
+        recently = mono - self._seen_at.get(device_address, -9.0) < 1.0
+        if device.status is DeviceStatus.ONLINE and recently:
             return  # last_seen is kept to the second; most calls stop here
         self._seen_at[device_address] = mono
         now = self.clock.now()

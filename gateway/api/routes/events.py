@@ -1,0 +1,162 @@
+"""Events: query with filters and ``seq`` pagination, one by id, and the live stream.
+
+The stream (Server-Sent Events or WebSocket) is a journal consumer starting after a given
+``seq`` — ``Last-Event-ID`` for SSE, ``after`` for both — so a client that reconnects resumes
+with no gap. A client that falls behind reads the database instead of the in-memory tail; it
+never slows the writer or other clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
+from fastapi.responses import StreamingResponse
+
+from gateway.api.security import require, require_ws
+from gateway.auth import Principal, Role
+from gateway.journal import Filter, JournalRecord
+
+router = APIRouter()
+
+MAX_PAGE = 1000
+KEEPALIVE_S = 15.0
+
+
+class EventQuery:
+    """The filters every event endpoint takes."""
+
+    def __init__(
+        self,
+        kind: Annotated[list[str] | None, Query(description="kind or kind prefix")] = None,
+        source: Annotated[list[str] | None, Query(description="address glob")] = None,
+        phase: Annotated[list[str] | None, Query()] = None,
+        max_priority: Annotated[int | None, Query(ge=1, le=4)] = None,
+    ) -> None:
+        self.filter = Filter.build(
+            kinds=kind or (), sources=source or (), phases=phase or (), max_priority=max_priority
+        )
+
+
+def _event_json(record: JournalRecord) -> dict[str, Any]:
+    model = record.model
+    if model is None:
+        return {"seq": record.seq, "id": record.id, "kind": record.kind, "pruned": True}
+    return model.model_dump(mode="json")
+
+
+@router.get("/api/v1/events")
+async def list_events(
+    request: Request,
+    query: Annotated[EventQuery, Depends()],
+    _: Annotated[Principal, Depends(require(Role.VIEWER))],
+    after: Annotated[int, Query(ge=0, description="return events with seq > after")] = 0,
+    since: Annotated[datetime | None, Query(description="ISO-8601 time, with zone")] = None,
+    until: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """A page of events in journal order; pass ``next_after`` as ``after`` for the next page."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(400, f"{name} needs a time zone (e.g. 2026-11-21T08:00:00Z)")
+    reader = request.app.state.gateway.journal.reader
+    records = await asyncio.to_thread(
+        reader.query,
+        query.filter,
+        after_seq=after,
+        since_us=int(since.timestamp() * 1e6) if since else None,
+        until_us=int(until.timestamp() * 1e6) if until else None,
+        limit=limit,
+    )
+    events = [_event_json(r) for r in records]
+    return {"events": events, "next_after": records[-1].seq if records else after}
+
+
+@router.get("/api/v1/events/sse")
+async def stream_sse(
+    request: Request,
+    query: Annotated[EventQuery, Depends()],
+    _: Annotated[Principal, Depends(require(Role.VIEWER))],
+    after: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-Sent Events, one per journaled event (``id`` is its seq); resumes after
+    ``Last-Event-ID`` (what browsers send on reconnect) or ``after``."""
+    start = after
+    if last_event_id is not None:
+        if not last_event_id.isdigit():
+            raise HTTPException(400, "Last-Event-ID must be the seq of the last event received")
+        start = int(last_event_id)
+    journal = request.app.state.gateway.journal
+    consumer = journal.subscribe(query.filter, after=start)
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b": anfang event stream\n\n"
+            while True:
+                batch = await consumer.next_batch(limit=256, timeout=KEEPALIVE_S)
+                if not batch:
+                    yield b": keepalive\n\n"
+                    continue
+                chunks = []
+                for record in batch:
+                    data = json.dumps(_event_json(record), separators=(",", ":"))
+                    chunks.append(f"id: {record.seq}\nevent: event\ndata: {data}\n\n")
+                yield "".join(chunks).encode()
+        finally:
+            consumer.close()
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.websocket("/api/v1/events/stream")
+async def stream_ws(
+    websocket: WebSocket,
+    query: Annotated[EventQuery, Depends()],
+    _: Annotated[Principal, Depends(require_ws(Role.VIEWER))],
+    after: Annotated[int | None, Query(ge=0)] = None,
+) -> None:
+    """WebSocket: one JSON text message per event, ``{"seq": …, "event": {…}}``."""
+    await websocket.accept()
+    consumer = websocket.app.state.gateway.journal.subscribe(query.filter, after=after)
+    try:
+        while True:
+            batch = await consumer.next_batch(limit=256, timeout=KEEPALIVE_S)
+            for record in batch:
+                await websocket.send_text(
+                    json.dumps({"seq": record.seq, "event": _event_json(record)})
+                )
+    except WebSocketDisconnect:
+        pass
+    finally:
+        consumer.close()
+
+
+@router.get("/api/v1/events/{event_id}")
+async def get_event(
+    request: Request,
+    event_id: str,
+    _: Annotated[Principal, Depends(require(Role.VIEWER))],
+) -> dict[str, Any]:
+    reader = request.app.state.gateway.journal.reader
+    record = await asyncio.to_thread(reader.find, event_id)
+    if record is None or record.rtype.value != "event":
+        raise HTTPException(404, f"no event with id {event_id}")
+    return _event_json(record)
