@@ -101,3 +101,17 @@ def test_sighup_reloads_only_changed_instances_and_survives_a_bad_config(tmp_pat
         reader.close()
     detail = audit.model.detail  # type: ignore[union-attr]
     assert detail["restart"] == ["b"] and detail["unchanged"] == ["a"]
+
+
+def test_the_first_admin_token_is_saved_privately_and_never_logged(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = _run_briefly("--data-dir", data, seconds=3.0)
+    assert result.returncode == 0, result.stderr
+    token_file = data / "admin.token"
+    token = token_file.read_text().strip()
+    assert token.startswith("anf_")
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert token not in result.stdout and token not in result.stderr, "not on a non-terminal"
+    assert "admin.token" in result.stdout
+    again = _run_briefly("--data-dir", data, seconds=2.0)
+    assert "admin API token was created" not in again.stdout, "only on the first start"
