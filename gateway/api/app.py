@@ -9,17 +9,17 @@ from fastapi import FastAPI
 
 from gateway import __version__
 from gateway.api import problems
-from gateway.api.routes import admin, commands, events, registry, status
-from gateway.auth import AuthStore
+from gateway.api.routes import admin, commands, events, registry, session, status
+from gateway.auth import AuthStore, SessionStore
 
 if TYPE_CHECKING:
     from gateway.host.gateway import Gateway
 
-OPEN_PATHS = frozenset({"/api/v1/health", "/api/v1/openapi.json"})
+OPEN_PATHS = frozenset({"/api/v1/health", "/api/v1/openapi.json", "/api/v1/session"})
 """Reachable without credentials; everything else needs a token."""
 
 
-def create_app(gateway: Gateway, auth: AuthStore) -> FastAPI:
+def create_app(gateway: Gateway, auth: AuthStore, *, https: bool = False) -> FastAPI:
     app = FastAPI(
         title="Anfang gateway",
         version=__version__,
@@ -29,8 +29,10 @@ def create_app(gateway: Gateway, auth: AuthStore) -> FastAPI:
     )
     app.state.gateway = gateway
     app.state.auth = auth
+    app.state.sessions = SessionStore(gateway.statedb)
+    app.state.https = https
     app.state.counters = Counter()
     problems.install(app)
-    for module in (status, events, registry, commands, admin):
+    for module in (status, session, events, registry, commands, admin):
         app.include_router(module.router)
     return app

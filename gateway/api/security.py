@@ -1,19 +1,41 @@
-"""Who is asking: bearer tokens checked against the auth store, roles enforced per route.
+"""Who is asking: a bearer token, or a browser session cookie; roles enforced per route.
 
 Missing or wrong credentials are 401 with ``WWW-Authenticate``; a role too low is 403. Both are
-counted; neither says whether a token ever existed.
+counted; neither says whether a token ever existed. A write made with a session cookie must
+carry the session's CSRF token in ``X-CSRF-Token`` (another site cannot read it), else 403.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import HTTPException, Request, WebSocket
 
-from gateway.auth import AuthStore, Principal, Role
+from gateway.auth import COOKIE, CSRF_HEADER, AuthStore, Principal, Role
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anfang"'}
+
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _from_session(
+    state: Any, cookie: str | None, method: str, csrf: str | None
+) -> Principal | None:
+    """The principal of a live session cookie (None without one); CSRF checked on writes."""
+    if not cookie:
+        return None
+    session = state.sessions.get(cookie)
+    user = state.auth.user(session.user) if session is not None else None
+    if session is None or user is None or user.disabled:
+        state.counters["auth_refused"] += 1
+        raise HTTPException(401, "the session has ended; log in again", CHALLENGE)
+    if method in UNSAFE and not session.csrf_matches(csrf):
+        state.counters["csrf_refused"] += 1
+        raise HTTPException(403, f"CSRF token missing or wrong: send {CSRF_HEADER}")
+    return Principal(user.name, user.role, "session")
 
 
 def _authenticate(store: AuthStore, header: str | None, counters: Counter[str]) -> Principal:
@@ -45,7 +67,14 @@ def require(required: Role) -> Callable[[Request], Awaitable[Principal]]:
 
     async def dependency(request: Request) -> Principal:
         state = request.app.state
-        principal = _authenticate(state.auth, request.headers.get("authorization"), state.counters)
+        header = request.headers.get("authorization")
+        principal = None
+        if header is None:
+            principal = _from_session(
+                state, request.cookies.get(COOKIE), request.method, request.headers.get(CSRF_HEADER)
+            )
+        if principal is None:
+            principal = _authenticate(state.auth, header, state.counters)
         return _authorize(principal, required, state.counters)
 
     dependency.required_role = required  # type: ignore[attr-defined]  # read by the route table
@@ -55,9 +84,12 @@ def require(required: Role) -> Callable[[Request], Awaitable[Principal]]:
 def require_ws(required: Role) -> Callable[[WebSocket], Awaitable[Principal]]:
     async def dependency(websocket: WebSocket) -> Principal:
         state = websocket.app.state
-        principal = _authenticate(
-            state.auth, websocket.headers.get("authorization"), state.counters
-        )
+        header = websocket.headers.get("authorization")
+        principal = None
+        if header is None:
+            principal = _from_session(state, websocket.cookies.get(COOKIE), "GET", None)
+        if principal is None:
+            principal = _authenticate(state.auth, header, state.counters)
         return _authorize(principal, required, state.counters)
 
     dependency.required_role = required  # type: ignore[attr-defined]

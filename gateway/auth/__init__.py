@@ -8,6 +8,7 @@ from gateway.auth.passwords import (
     verify_password,
 )
 from gateway.auth.roles import Role
+from gateway.auth.sessions import COOKIE, CSRF_HEADER, Session, SessionStore
 from gateway.auth.store import (
     ADMIN_TOKEN_FILE,
     NAME_PATTERN,
@@ -27,6 +28,8 @@ from gateway.auth.store import (
 
 __all__ = [
     "ADMIN_TOKEN_FILE",
+    "COOKIE",
+    "CSRF_HEADER",
     "NAME_PATTERN",
     "AuthError",
     "AuthStore",
@@ -35,6 +38,8 @@ __all__ = [
     "LoginRefused",
     "Principal",
     "Role",
+    "Session",
+    "SessionStore",
     "TokenInfo",
     "UnknownTokenError",
     "UnknownUserError",

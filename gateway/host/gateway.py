@@ -133,10 +133,18 @@ class Gateway:
         from gateway.api import ApiServer, create_app  # FastAPI only when serving
         from gateway.auth import AuthStore
 
-        self.auth = AuthStore(self.statedb)
+        self.auth = AuthStore(self.statedb, audit=self._audit)
         self.new_admin_token = self.auth.ensure_admin_token(self.data_dir)
-        self.api = ApiServer(create_app(self, self.auth), self.config.gateway.api)
+        api = self.config.gateway.api
+        app = create_app(self, self.auth, https=api.certfile is not None)
+        self.api = ApiServer(app, api)
         await self.api.start()
+
+    def _audit(self, entry: AuditEntry) -> None:
+        """Operator-log entries from the auth store (logins, user changes) into the journal."""
+        task = asyncio.create_task(self._append_quietly(entry), name="journal-audit")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _restore_faults_of_removed_instances(self) -> None:
         """A fault alarm left open by an instance no longer configured is closed, not forgotten."""
@@ -265,11 +273,11 @@ class Gateway:
             **fields,
         )
 
-    async def _append_quietly(self, event: Event) -> None:
+    async def _append_quietly(self, record: Event | AuditEntry) -> None:
         try:
-            await self.journal.append(event)
+            await self.journal.append(record)
         except Exception as exc:  # the journal reports its own faults
-            log.error("could not journal an event", kind=event.kind, error=str(exc))
+            log.error("could not journal a record", record=type(record).__name__, error=str(exc))
 
     async def _prune_periodically(self) -> None:
         interval = self.config.gateway.journal.prune_interval_s

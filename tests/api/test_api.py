@@ -34,6 +34,9 @@ OPEN = None
 MATRIX: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/health"): OPEN,
     ("GET", "/api/v1/openapi.json"): OPEN,
+    ("POST", "/api/v1/session"): OPEN,
+    ("GET", "/api/v1/session"): Role.VIEWER,
+    ("DELETE", "/api/v1/session"): Role.VIEWER,
     ("GET", "/api/v1/events"): Role.VIEWER,
     ("GET", "/api/v1/events/sse"): Role.VIEWER,
     ("WS", "/api/v1/events/stream"): Role.VIEWER,
@@ -131,8 +134,8 @@ async def test_roles_are_enforced_on_every_http_route(api: Api) -> None:
     bodies = {"/api/v1/commands": {"target": "hq/siren-1", "action": "output.pulse"}}
     ranks = [None, Role.VIEWER, Role.OPERATOR, Role.ADMIN]
     for (method, path), needed in MATRIX.items():
-        if method == "WS" or path.endswith("/sse"):
-            continue
+        if method == "WS" or path.endswith("/sse") or (method, path) == ("POST", "/api/v1/session"):
+            continue  # streams and the login have tests of their own
         url = concrete.get(path, path)
         for who in ranks:
             response = await api.client.request(
@@ -148,7 +151,8 @@ async def test_roles_are_enforced_on_every_http_route(api: Api) -> None:
                 assert response.status_code == 403, (method, path, who)
                 assert f"needs the {needed.value} role" in response.json()["detail"]
             else:
-                assert response.status_code == 200, (method, path, who, response.text)
+                expected = 204 if method == "DELETE" else 200
+                assert response.status_code == expected, (method, path, who, response.text)
     wrong = await api.client.get("/api/v1/events", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and "not valid" in wrong.json()["detail"]
 
@@ -249,3 +253,50 @@ async def test_health_is_open_and_says_what_runs(api: Api) -> None:
     assert body["status"] == "ok"
     assert body["instances"]["panel"]["state"] == "running"
     assert body["journal"]["head_seq"] >= 1
+
+
+STRONG = "Correct-Horse-Battery-9"
+
+
+async def test_browser_session_with_csrf_on_writes(api: Api) -> None:
+    api.gw.auth.add_user("alice", STRONG, Role.OPERATOR)
+    browser = httpx.AsyncClient(base_url=api.base, timeout=10)
+    try:
+        login = await browser.post("/api/v1/session", json={"user": "alice", "password": STRONG})
+        assert login.status_code == 200, login.text
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/api/v1" in cookie
+        csrf = login.json()["csrf_token"]
+        assert (await browser.get("/api/v1/session")).json()["via"] == "session"
+        assert (await browser.get("/api/v1/events")).status_code == 200, "reads need no CSRF"
+        command = {"target": "hq/vault", "action": "area.disarm"}
+        no_csrf = await browser.post("/api/v1/commands", json=command)
+        assert no_csrf.status_code == 403 and "CSRF" in no_csrf.json()["detail"]
+        with_csrf = await browser.post(
+            "/api/v1/commands", json=command, headers={"X-CSRF-Token": csrf}
+        )
+        assert with_csrf.status_code == 200 and with_csrf.json()["status"] == "ok"
+        out = await browser.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204
+        assert (await browser.get("/api/v1/events")).status_code == 401
+    finally:
+        await browser.aclose()
+
+
+async def test_logins_lock_out_and_are_audited(api: Api) -> None:
+    api.gw.auth.add_user("bob", STRONG, Role.VIEWER)
+    for _ in range(5):
+        wrong = await api.client.post("/api/v1/session", json={"user": "bob", "password": "x"})
+        assert wrong.status_code == 401 and "wrong user name or password" in wrong.text
+    locked = await api.client.post("/api/v1/session", json={"user": "bob", "password": STRONG})
+    assert locked.status_code == 401 and "too many failed logins" in locked.text
+    await asyncio.sleep(0.2)  # audit entries are journaled in the background
+    audits = [
+        r.model
+        for r in api.gw.journal.reader.query(Filter.build(types=["audit"]), limit=100)
+        if r.kind.startswith("auth.")
+    ]
+    logins = [a for a in audits if a.action == "auth.login"]  # type: ignore[union-attr]
+    assert len(logins) >= 5 and all(a.result != "ok" for a in logins)  # type: ignore[union-attr]
+    assert any(a.action == "auth.lockout" for a in audits)  # type: ignore[union-attr]
+    assert all(a.remote == "127.0.0.1" for a in logins)  # type: ignore[union-attr]
