@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from gateway import __version__
 from gateway.api import problems
-from gateway.api.routes import admin, commands, events, registry, session, status
+from gateway.api.routes import (
+    admin,
+    commands,
+    events,
+    metrics,
+    records,
+    registry,
+    session,
+    status,
+)
 from gateway.auth import AuthStore, SessionStore
 
 if TYPE_CHECKING:
@@ -31,8 +40,9 @@ def create_app(gateway: Gateway, auth: AuthStore, *, https: bool = False) -> Fas
     app.state.auth = auth
     app.state.sessions = SessionStore(gateway.statedb)
     app.state.https = https
+    app.state.pending_commands = set()
     app.state.counters = Counter()
     problems.install(app)
-    for module in (status, session, events, registry, commands, admin):
+    for module in (status, session, metrics, events, registry, commands, records, admin):
         app.include_router(module.router)
     return app

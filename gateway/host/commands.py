@@ -26,6 +26,8 @@ log = structlog.get_logger("anfang.commands")
 
 DEFAULT_DEADLINE_S = 10.0
 """A command without a deadline gets this long to be carried out."""
+LATENCY_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Upper bounds of the command latency histogram (seconds), as /api/v1/metrics reports it."""
 
 
 class CommandDispatcher:
@@ -44,6 +46,9 @@ class CommandDispatcher:
         self._clock = clock
         self._default_deadline_s = default_deadline_s
         self.counters: Counter[str] = Counter()
+        self.latency_buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
+        """Commands by duration: one count per bucket of LATENCY_BUCKETS_S, the last is +Inf."""
+        self.latency_sum_s = 0.0
 
     async def dispatch(self, command: Command) -> CommandResult:
         """Journal the command, have its owner carry it out, journal and return the result.
@@ -63,6 +68,7 @@ class CommandDispatcher:
             await asyncio.shield(self._journal_result(cancelled))
             raise
         self.counters[result.status.value] += 1
+        self._observe(self._clock.monotonic() - started)
         await self._journal_result(result)
         log.info(
             "command",
@@ -75,6 +81,14 @@ class CommandDispatcher:
             ms=round((self._clock.monotonic() - started) * 1000, 1),
         )
         return result
+
+    def _observe(self, seconds: float) -> None:
+        self.latency_sum_s += seconds
+        for index, bound in enumerate(LATENCY_BUCKETS_S):
+            if seconds <= bound:
+                self.latency_buckets[index] += 1
+                return
+        self.latency_buckets[-1] += 1
 
     async def _journal_result(self, result: CommandResult) -> None:
         try:

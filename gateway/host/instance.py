@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,6 +82,9 @@ class InstanceRunner:
         """``faulted`` outlives the runner (reload, restart): every fault alarm gets its restore."""
         self.plugin: Plugin[Any] | None = None
         self.context: PluginContext | None = None
+        self._past_counters: Counter[str] = Counter()
+        self._past_kinds: Counter[str] = Counter()
+        self._context_retired = False
         self._failure: asyncio.Future[BaseException] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -107,6 +111,7 @@ class InstanceRunner:
                 ctx = self._make_context(self._fail)
                 plugin = self.plugin_cls(self.config, ctx)
                 self.plugin, self.context = plugin, ctx
+                self._context_retired = False
                 started_at = self._clock.monotonic()
                 error: BaseException | None = None
                 try:
@@ -158,12 +163,24 @@ class InstanceRunner:
             await self._journal_fault(Phase.RESTORE, "instance removed from the config")
             self._set_faulted(False)
 
+    def counters(self) -> tuple[Counter[str], Counter[str]]:
+        """(counters, events published by kind) since the gateway started, across restarts."""
+        counters, kinds = Counter(self._past_counters), Counter(self._past_kinds)
+        if self.context is not None and not self._context_retired:
+            counters.update(self.context.counters)
+            kinds.update(self.context.published_by_kind)
+        return counters, kinds
+
     async def _teardown(self, plugin: Plugin[Any], ctx: PluginContext) -> None:
         try:
             await asyncio.wait_for(plugin.stop(), STOP_TIMEOUT_S)
         except Exception as exc:
             log.warning("plugin stop failed", instance=self.instance_id, error=str(exc))
         await ctx.close()
+        if ctx is self.context and not self._context_retired:
+            self._past_counters.update(ctx.counters)
+            self._past_kinds.update(ctx.published_by_kind)
+            self._context_retired = True
 
     async def _journal_fault(
         self, phase: Phase, text: str, error: BaseException | None = None

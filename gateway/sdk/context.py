@@ -90,6 +90,7 @@ class PluginContext(EventFactory):
         self.clock = clock
         self.log = structlog.get_logger(f"anfang.plugin.{plugin_name}").bind(instance=instance_id)
         self.counters: Counter[str] = Counter()
+        self.published_by_kind: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumers: list[Consumer] = []
         self._on_task_failed = on_task_failed
@@ -122,6 +123,7 @@ class PluginContext(EventFactory):
             )
         seq = await self.journal.append(event)
         self.counters["events_published"] += 1
+        self.published_by_kind[event.kind] += 1
         await self.registry.heard(event.source)
         return seq
 

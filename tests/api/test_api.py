@@ -17,6 +17,7 @@ from gateway.auth import Role
 from gateway.config.loader import load_config
 from gateway.host import Gateway, InstanceState
 from gateway.journal import Filter
+from gateway.model.command import Command
 from gateway.model.event import Event
 from gateway.sdk.discovery import discover
 from tests.host.plugins import PanelPlugin
@@ -48,6 +49,10 @@ MATRIX: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/areas"): Role.VIEWER,
     ("POST", "/api/v1/commands"): Role.OPERATOR,
     ("POST", "/api/v1/reload"): Role.ADMIN,
+    ("GET", "/api/v1/metrics"): Role.VIEWER,
+    ("GET", "/api/v1/commands"): Role.VIEWER,
+    ("GET", "/api/v1/commands/{command_id}"): Role.VIEWER,
+    ("GET", "/api/v1/audit"): Role.ADMIN,
 }
 """Written by hand: who may call what. A route missing here fails the test below."""
 
@@ -127,7 +132,10 @@ async def test_roles_are_enforced_on_every_http_route(api: Api) -> None:
     event_id = (await api.client.get("/api/v1/events", headers=api.auth(Role.VIEWER))).json()[
         "events"
     ][-1]["id"]
+    sent = Command(target="hq/siren-1", action="output.pulse", issued_by="test")
+    await api.gw.dispatch(sent)
     concrete = {
+        "/api/v1/commands/{command_id}": f"/api/v1/commands/{sent.id}",
         "/api/v1/events/{event_id}": f"/api/v1/events/{event_id}",
         "/api/v1/devices/{address:path}": "/api/v1/devices/hq/panel-1",
     }
@@ -300,3 +308,32 @@ async def test_logins_lock_out_and_are_audited(api: Api) -> None:
     assert len(logins) >= 5 and all(a.result != "ok" for a in logins)  # type: ignore[union-attr]
     assert any(a.action == "auth.lockout" for a in audits)  # type: ignore[union-attr]
     assert all(a.remote == "127.0.0.1" for a in logins)  # type: ignore[union-attr]
+
+
+async def test_metrics_commands_and_audit(api: Api) -> None:
+    operator, admin = api.auth(Role.OPERATOR), api.auth(Role.ADMIN)
+    later = await api.client.post(
+        "/api/v1/commands?wait=false",
+        json={"target": "hq/siren-1", "action": "output.pulse"},
+        headers=operator,
+    )
+    assert later.status_code == 202
+    location = later.headers["location"]
+    for _ in range(100):
+        found = (await api.client.get(location, headers=operator)).json()
+        if found["result"] is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert found["command"]["issued_by"] == "api:test-operator"
+    assert found["result"]["status"] == "ok"
+    listed = (await api.client.get("/api/v1/commands", headers=operator)).json()["records"]
+    assert [r["type"] for r in listed][-2:] == ["command", "result"]
+    await api.client.post("/api/v1/reload", headers=admin)
+    audit = (await api.client.get("/api/v1/audit", headers=admin)).json()["records"]
+    assert any(r["action"] == "config.reload" and r["actor"] == "api:initial-admin" for r in audit)
+    text = (await api.client.get("/api/v1/metrics", headers=operator)).text
+    assert 'anfang_instance_up{instance="panel"} 1' in text
+    assert 'anfang_commands_total{status="ok"} 1' in text
+    assert 'anfang_command_duration_seconds_bucket{le="+Inf"} 1' in text
+    assert "anfang_journal_commit_seconds" in text
+    assert 'anfang_api_requests_refused_total{reason="auth_missing"}' not in text

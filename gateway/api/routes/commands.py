@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.security import require
@@ -29,10 +30,13 @@ class CommandRequest(BaseModel):
 @router.post("/api/v1/commands")
 async def send_command(
     request: Request,
+    response: Response,
     body: CommandRequest,
     principal: Annotated[Principal, Depends(require(Role.OPERATOR))],
+    wait: Annotated[bool, Query(description="false: answer 202 at once, poll the location")] = True,
 ) -> dict[str, Any]:
-    """Carry out a command and answer with its CommandResult (both journaled)."""
+    """Carry out a command and answer with its CommandResult (both journaled); with
+    ``wait=false`` answer 202 with where to find the result."""
     command = Command(
         target=body.target,
         action=body.action,
@@ -41,5 +45,15 @@ async def send_command(
         deadline=body.deadline,
         issued_by=f"api:{principal.name}",
     )
-    result = await request.app.state.gateway.dispatch(command)
+    gateway = request.app.state.gateway
+    if not wait:
+        task = asyncio.create_task(gateway.dispatch(command), name=f"api-command:{command.id}")
+        pending: set[asyncio.Task[Any]] = request.app.state.pending_commands
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        location = f"/api/v1/commands/{command.id}"
+        response.status_code = 202
+        response.headers["Location"] = location
+        return {"command_id": command.id, "location": location}
+    result = await gateway.dispatch(command)
     return {"command_id": command.id, **result.model_dump(mode="json")}
