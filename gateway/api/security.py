@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException, Request, WebSocket
+from starlette.requests import HTTPConnection
 
 from gateway.auth import COOKIE, CSRF_HEADER, AuthStore, Principal, Role
 
@@ -62,35 +63,33 @@ def _authorize(principal: Principal, required: Role, counters: Counter[str]) -> 
     return principal
 
 
+def _caller(conn: HTTPConnection, method: str, required: Role) -> Principal:
+    """A bearer token when one is sent, else the session cookie; then the role check."""
+    state = conn.app.state
+    header = conn.headers.get("authorization")
+    principal = None
+    if header is None:
+        principal = _from_session(
+            state, conn.cookies.get(COOKIE), method, conn.headers.get(CSRF_HEADER)
+        )
+    if principal is None:
+        principal = _authenticate(state.auth, header, state.counters)
+    return _authorize(principal, required, state.counters)
+
+
 def require(required: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency: the caller, who must hold at least ``required``."""
 
     async def dependency(request: Request) -> Principal:
-        state = request.app.state
-        header = request.headers.get("authorization")
-        principal = None
-        if header is None:
-            principal = _from_session(
-                state, request.cookies.get(COOKIE), request.method, request.headers.get(CSRF_HEADER)
-            )
-        if principal is None:
-            principal = _authenticate(state.auth, header, state.counters)
-        return _authorize(principal, required, state.counters)
+        return _caller(request, request.method, required)
 
-    dependency.required_role = required  # type: ignore[attr-defined]  # read by the route table
     return dependency
 
 
 def require_ws(required: Role) -> Callable[[WebSocket], Awaitable[Principal]]:
-    async def dependency(websocket: WebSocket) -> Principal:
-        state = websocket.app.state
-        header = websocket.headers.get("authorization")
-        principal = None
-        if header is None:
-            principal = _from_session(state, websocket.cookies.get(COOKIE), "GET", None)
-        if principal is None:
-            principal = _authenticate(state.auth, header, state.counters)
-        return _authorize(principal, required, state.counters)
+    """The same for a WebSocket (opened by a GET: no CSRF token needed)."""
 
-    dependency.required_role = required  # type: ignore[attr-defined]
+    async def dependency(websocket: WebSocket) -> Principal:
+        return _caller(websocket, "GET", required)
+
     return dependency
