@@ -51,6 +51,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/journal.py --quick
 	$(BIN)/python bench/dc09_ingest.py --quick
+	$(BIN)/python bench/api.py --quick
 
 docs: $(STAMP)
 	$(BIN)/python -m gateway.model.docgen

@@ -1,0 +1,253 @@
+"""API fan-out: 100 WebSocket clients following 1,000 events/s, against a bare broadcast server.
+
+- ``anfang``: ``anfang run`` with the DC-09 receiver; this script plays panels sending 1,000
+  frames/s, so each event takes the real path (receiver, durable journal commit, stream
+  consumer, WebSocket) to 100 clients. Lag = time a client received the event minus the event's
+  ``received_at`` (one machine, one clock).
+- ``bare``: a ``websockets`` server (a separate process) that makes the same number of
+  same-sized events itself and broadcasts each to every client: the ceiling.
+- Query: events per second served by ``GET /api/v1/events`` pages of 1,000.
+Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import websockets
+
+from bench._common import emit, percentile
+from plugins.sia_dc09.dc09 import build_frame
+
+REPO = Path(__file__).resolve().parent.parent
+RATE = 1000.0
+CLIENTS = 100
+PANELS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}") from None
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# -- the bare ceiling (run with --serve-bare) ----------------------------------------------------
+
+
+def serve_bare(port: int, seconds: float) -> None:
+    clients: set[Any] = set()
+
+    async def handler(ws: Any) -> None:
+        clients.add(ws)
+        try:
+            await ws.wait_closed()
+        finally:
+            clients.discard(ws)
+
+    async def main() -> None:
+        async with websockets.serve(handler, "127.0.0.1", port):
+            while len(clients) < CLIENTS:  # noqa: ASYNC110 - a short wait for all clients
+                await asyncio.sleep(0.05)
+            start, n = time.perf_counter(), 0
+            while time.perf_counter() - start < seconds + 1:
+                n += 1
+                event = {"seq": n, "event": {"received_at": datetime.now(UTC).isoformat(),
+                                             "kind": "intrusion", "pad": "x" * 600}}  # fmt: skip
+                websockets.broadcast(clients, json.dumps(event))
+                await asyncio.sleep(max(0.0, start + n / RATE - time.perf_counter()))
+
+    asyncio.run(main())
+
+
+# -- clients and feeders ------------------------------------------------------------------------
+
+
+async def follow(url: str, headers: dict[str, str], seconds: float, lags: list[float]) -> int:
+    received = 0
+    async with websockets.connect(url, additional_headers=headers, max_size=2**20) as ws:
+        stop_at = time.monotonic() + seconds
+        while time.monotonic() < stop_at:
+            try:
+                message = await asyncio.wait_for(ws.recv(), 1.0)
+            except TimeoutError:
+                continue
+            now = datetime.now(UTC)
+            text = message if isinstance(message, str) else message.decode()
+            at = text.index('"received_at":') + 14  # cheaper than parsing all of it
+            stamp = text[at : text.index('"', text.index('"', at) + 1) + 1].strip(' "')
+            lags.append((now - datetime.fromisoformat(stamp)).total_seconds())
+            received += 1
+    return received
+
+
+async def feed_panels(port: int, seconds: float) -> int:
+    """PANELS connections, together sending RATE frames per second, each awaiting its ACK."""
+    sent = 0
+
+    async def panel(i: int) -> None:
+        nonlocal sent
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        gap = PANELS / RATE
+        start = time.perf_counter() + i * gap / PANELS
+        seq = 0
+        while time.perf_counter() - start < seconds:
+            seq = seq % 9999 + 1
+            account = f"{0x2000 + i:04X}"
+            data = f"#{account}|Nri1/BA{seq % 8 + 1:03d}"
+            writer.write(build_frame("SIA-DCS", seq, account, data, timestamp=datetime.now(UTC)))
+            await reader.readuntil(b"\r")
+            sent += 1
+            await asyncio.sleep(max(0.0, start + seq * gap - time.perf_counter()))
+        writer.close()
+
+    await asyncio.gather(*(panel(i) for i in range(PANELS)))
+    return sent
+
+
+async def measure_anfang(seconds: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="api-bench-", dir=REPO / "bench") as tmp:
+        api_port, rx_port = free_port(), free_port()
+        accounts = ", ".join(f'{{account: "{0x2000 + i:04X}"}}' for i in range(PANELS))
+        cfg = Path(tmp) / "anfang.yaml"
+        cfg.write_text(
+            f"site: {{id: bench}}\nlog: {{level: warning}}\napi: {{port: {api_port}}}\n"
+            f"plugins:\n  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {rx_port}, "
+            f"accounts: [{accounts}]}}}}\n"
+        )
+        data = Path(tmp) / "data"
+        proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measuring
+            [sys.executable, "-m", "gateway.cli", "--data-dir", str(data), "run", "-c", str(cfg)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(api_port, proc)
+            wait_port(rx_port, proc)
+            token = (data / "admin.token").read_text().strip()
+            headers = {"Authorization": f"Bearer {token}"}
+            url = f"ws://127.0.0.1:{api_port}/api/v1/events/stream?kind=intrusion"
+            lags: list[float] = []
+            followers = [
+                asyncio.create_task(follow(url, headers, seconds + 2, lags)) for _ in range(CLIENTS)
+            ]
+            await asyncio.sleep(1.0)  # every client connected
+            sent = await feed_panels(rx_port, seconds)
+            received = sum(await asyncio.gather(*followers))
+            query = await query_rate(api_port, headers)
+        finally:
+            stop(proc)
+    return {"sent": sent, "received": received, "lags": lags, **query}
+
+
+async def query_rate(port: int, headers: dict[str, str]) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
+        after, served, started = 0, 0, time.perf_counter()
+        while True:
+            page = (await http.get("/api/v1/events", params={"after": after, "limit": 1000})).json()
+            if not page["events"]:
+                break
+            served += len(page["events"])
+            after = page["next_after"]
+        elapsed = time.perf_counter() - started
+    return {"query_events": served, "query_events_per_s": round(served / elapsed, 1)}
+
+
+async def measure_bare(seconds: float) -> dict[str, Any]:
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measuring
+        [sys.executable, __file__, "--serve-bare", str(port), str(seconds)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port, proc)
+        lags: list[float] = []
+        received = sum(
+            await asyncio.gather(
+                *(follow(f"ws://127.0.0.1:{port}", {}, seconds + 1, lags) for _ in range(CLIENTS))
+            )
+        )
+    finally:
+        stop(proc)
+    return {"received": received, "lags": lags}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    p.add_argument("--serve-bare", nargs=2, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.serve_bare:
+        serve_bare(int(args.serve_bare[0]), float(args.serve_bare[1]))
+        return
+    seconds = 5.0 if args.quick else 20.0
+    ours = asyncio.run(measure_anfang(seconds))
+    bare = asyncio.run(measure_bare(seconds))
+    ours_p99 = percentile(ours["lags"], 99) * 1000
+    bare_p99 = percentile(bare["lags"], 99) * 1000
+    ours_rate = ours["received"] / CLIENTS / seconds
+    bare_rate = bare["received"] / CLIENTS / seconds
+    p50 = percentile(ours["lags"], 50) * 1000
+    print(f"anfang: {ours['sent']} events fed, {ours['received']} deliveries, lag p50 {p50:.1f} ms")
+    print(f"        p99 {ours_p99:.1f} ms")
+    print(f"bare:   {bare['received']} deliveries, lag p99 {bare_p99:.1f} ms")
+    emit(
+        {
+            "quick": args.quick,
+            "clients": CLIENTS,
+            "offered_events_per_s": RATE,
+            "ws_p50_lag_ms": round(percentile(ours["lags"], 50) * 1000, 2),
+            "ws_p99_lag_ms": round(ours_p99, 2),
+            "bare_p99_lag_ms": round(bare_p99, 2),
+            "ws_events_per_s_per_client": round(ours_rate, 1),
+            "bare_events_per_s_per_client": round(bare_rate, 1),
+            "ws_vs_bare_ratio": round(ours_rate / bare_rate, 3) if bare_rate else None,
+            "query_events_per_s": ours["query_events_per_s"],
+            "query_events": ours["query_events"],
+            "delivered_ratio": round(ours["received"] / (ours["sent"] * CLIENTS), 4)
+            if ours["sent"]
+            else None,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
