@@ -32,6 +32,8 @@ Publish = Callable[[Event], Awaitable[int]]
 CLOCK_SKEW_LIMIT_S = 10.0
 """GB 50348-2018 §6.4.1(8): devices within the system agree to within 10 s."""
 SUPERVISION_TICK_S = 1.0
+OVERRIDABLE = ("name", "location", "area")
+"""What the API may edit; the YAML keeps plugin instances, rules and GB codes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class Registry:
         self._db = db
         self._publish = publish
         self._pins = {p.address: p for p in pins or []}
+        self.overrides: dict[str, dict[str, Any]] = dict(db.items("override"))
+        """Fields edited through the API, by address; they win over the YAML's pins."""
         self._gb = gb or GbCodeAllocator("3402000000")
         self.devices: dict[str, Device] = {}
         self.points: dict[str, Point] = {}
@@ -151,7 +155,35 @@ class Registry:
                 value = getattr(pin, key)
                 if value is not None:
                     data[key] = value
+        for key, value in self.overrides.get(address, {}).items():
+            if key in pinned and key in OVERRIDABLE:
+                data[key] = value
         return data
+
+    def set_override(self, address: str, fields: dict[str, str | None]) -> Device | Point:
+        """Names, locations and area membership edited through the API: kept in the gateway's
+        database and applied over the YAML's pins (a None value removes that override)."""
+        unknown = set(fields) - set(OVERRIDABLE)
+        if unknown:
+            raise ValueError(f"only {', '.join(OVERRIDABLE)} can be edited, not {sorted(unknown)}")
+        current: Device | Point | None = self.devices.get(address) or self.points.get(address)
+        if current is None:
+            raise KeyError(f"no device or point at {address}")
+        if isinstance(current, Device) and "area" in fields:
+            raise ValueError("area membership belongs to points (zones, doors), not devices")
+        if fields.get("area") is not None and f"{self.site}/{fields['area']}" not in self.areas:
+            raise ValueError(f"no area named {fields['area']!r}")
+        merged = {**self.overrides.get(address, {}), **fields}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        if merged:
+            self.overrides[address] = merged
+            self._db.put("override", address, merged)
+        else:
+            self.overrides.pop(address, None)
+            self._db.delete("override", address)
+        if isinstance(current, Device):
+            return self.upsert_device(address, kind=current.kind, plugin=current.plugin)
+        return self.upsert_point(address, kind=current.kind)
 
     def update_pins(self, pins: list[DevicePin], areas: list[AreaConfig]) -> None:
         """A reloaded config's pins: re-apply them to every device, point and area they name."""

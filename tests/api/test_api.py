@@ -46,6 +46,7 @@ MATRIX: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/journal/head"): Role.VIEWER,
     ("GET", "/api/v1/devices"): Role.VIEWER,
     ("GET", "/api/v1/devices/{address:path}"): Role.VIEWER,
+    ("PATCH", "/api/v1/devices/{address:path}"): Role.ADMIN,
     ("GET", "/api/v1/areas"): Role.VIEWER,
     ("POST", "/api/v1/commands"): Role.OPERATOR,
     ("POST", "/api/v1/reload"): Role.ADMIN,
@@ -139,16 +140,18 @@ async def test_roles_are_enforced_on_every_http_route(api: Api) -> None:
         "/api/v1/events/{event_id}": f"/api/v1/events/{event_id}",
         "/api/v1/devices/{address:path}": "/api/v1/devices/hq/panel-1",
     }
-    bodies = {"/api/v1/commands": {"target": "hq/siren-1", "action": "output.pulse"}}
+    bodies = {
+        "/api/v1/commands": {"target": "hq/siren-1", "action": "output.pulse"},
+        "/api/v1/devices/{address:path}": {"location": "back office"},
+    }
     ranks = [None, Role.VIEWER, Role.OPERATOR, Role.ADMIN]
     for (method, path), needed in MATRIX.items():
         if method == "WS" or path.endswith("/sse") or (method, path) == ("POST", "/api/v1/session"):
             continue  # streams and the login have tests of their own
         url = concrete.get(path, path)
         for who in ranks:
-            response = await api.client.request(
-                method, url, headers=api.auth(who), json=bodies.get(path)
-            )
+            body = bodies.get(path) if method in ("POST", "PATCH") else None
+            response = await api.client.request(method, url, headers=api.auth(who), json=body)
             if needed is None:
                 assert response.status_code == 200, (method, path, who, response.text)
             elif who is None:
@@ -337,3 +340,20 @@ async def test_metrics_commands_and_audit(api: Api) -> None:
     assert 'anfang_command_duration_seconds_bucket{le="+Inf"} 1' in text
     assert "anfang_journal_commit_seconds" in text
     assert 'anfang_api_requests_refused_total{reason="auth_missing"}' not in text
+
+
+async def test_device_edits_are_overrides_of_the_pins_and_audited(api: Api) -> None:
+    admin = api.auth(Role.ADMIN)
+    url = "/api/v1/devices/hq/panel-1/zone-2"
+    moved = await api.client.patch(url, json={"name": "Vault door", "area": "vault"}, headers=admin)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["name"] == "Vault door"
+    assert moved.json()["overrides"] == {"name": "Vault door", "area": "vault"}
+    bad = await api.client.patch(url, json={"area": "nowhere"}, headers=admin)
+    assert bad.status_code == 422 and "no area named" in bad.json()["detail"]
+    extra = await api.client.patch(url, json={"gb_code": "1" * 20}, headers=admin)
+    assert extra.status_code == 422, "GB codes belong to the YAML"
+    removed = await api.client.patch(url, json={"area": None}, headers=admin)
+    assert removed.json()["overrides"] == {"name": "Vault door"}
+    audits = api.gw.journal.reader.query(Filter.build(types=["audit"], kinds=["registry"]))
+    assert [a.source for a in audits] == [url.removeprefix("/api/v1/devices/")] * 2
