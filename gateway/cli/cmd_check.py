@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from gateway.cli.common import add_command
 from gateway.cli.configured import EXIT_INVALID, add_config_option, load_or_report
+from gateway.config.overrides import disagreements, read_overrides
+from gateway.paths import default_data_dir
 
 
 def register(subparsers: Any) -> None:
@@ -31,4 +35,7 @@ def run(args: argparse.Namespace) -> int:
         f"{loaded.source}: OK — site {g.site.id}, {len(enabled)} plugin instance(s), "
         f"{len(g.devices)} pinned device(s), {len(g.areas)} area(s)"
     )
+    data_dir = Path(args.data_dir or g.data_dir or default_data_dir()).expanduser()
+    for line in disagreements(g, read_overrides(data_dir)):
+        print(f"warning: {line}", file=sys.stderr)
     return 0

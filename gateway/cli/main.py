@@ -19,6 +19,7 @@ from gateway import __version__
 from gateway.cli import (
     cmd_backup,
     cmd_check,
+    cmd_config,
     cmd_conformance,
     cmd_decode,
     cmd_events,
@@ -37,6 +38,7 @@ from gateway.paths import default_data_dir
 COMMAND_MODULES: tuple[CommandModule, ...] = (
     cmd_run,
     cmd_check,
+    cmd_config,
     cmd_conformance,
     cmd_plugins,
     cmd_verify,

@@ -1,0 +1,59 @@
+"""Edits made through the API (names, locations, areas) against the YAML's pins.
+
+The YAML stays the source of truth for plugin instances, rules and GB codes; the API may edit
+names, locations and area membership, which the registry keeps as overrides in the gateway's
+database. This module compares the two (``anfang check`` warns) and folds the edits into the
+YAML (``anfang config export``), leaving ``${VARIABLES}`` as they were written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gateway.config.schema import GatewayConfig
+from gateway.registry.statedb import StateDB
+
+STATE_DB = "state.sqlite3"
+
+
+def read_overrides(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """The API's edits by address (none when the gateway has never run here)."""
+    path = data_dir / STATE_DB
+    if not path.is_file():
+        return {}
+    db = StateDB(path)
+    try:
+        return dict(db.items("override"))
+    finally:
+        db.close()
+
+
+def disagreements(config: GatewayConfig, overrides: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per field where an API edit differs from what the YAML pins."""
+    pins = {p.address: (i, p) for i, p in enumerate(config.devices)}
+    lines = []
+    for address, fields in sorted(overrides.items()):
+        index, pin = pins.get(address, (None, None))
+        for key, value in sorted(fields.items()):
+            pinned = getattr(pin, key, None) if pin is not None else None
+            if pinned == value:
+                continue
+            where = f"devices[{index}].{key}" if index is not None else f"{address} {key}"
+            said = f"the YAML says {pinned!r}" if pinned is not None else "the YAML has no pin"
+            lines.append(f"{where}: edited through the API to {value!r} ({said})")
+    return lines
+
+
+def fold(raw: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The raw YAML document with the API's edits written into its ``devices`` pins."""
+    devices: list[dict[str, Any]] = [dict(d) for d in raw.get("devices") or []]
+    by_address = {d.get("address"): d for d in devices}
+    for address, fields in sorted(overrides.items()):
+        pin = by_address.get(address)
+        if pin is None:
+            pin = {"address": address}
+            devices.append(pin)
+            by_address[address] = pin
+        pin.update(fields)
+    return {**raw, "devices": devices} if devices else raw
