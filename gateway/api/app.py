@@ -6,6 +6,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
 from gateway.api import problems
@@ -24,8 +26,60 @@ from gateway.auth import AuthStore, SessionStore
 if TYPE_CHECKING:
     from gateway.host.gateway import Gateway
 
+MAX_BODY_BYTES = 64 * 1024
+"""No request the API takes is anywhere near this; anything larger is refused unread (413)."""
+
 OPEN_PATHS = frozenset({"/api/v1/health", "/api/v1/openapi.json", "/api/v1/session"})
 """Reachable without credentials; everything else needs a token."""
+
+
+class BodyLimit:
+    """Refuses a request body over the limit before the application reads it: by its
+    Content-Length when sent, else by counting what arrives (chunked uploads)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {
+                "type": "about:blank",
+                "title": "Content too large",
+                "status": 413,
+                "detail": f"request bodies are limited to {self.max_bytes} bytes",
+            },
+            status_code=413,
+            media_type=problems.PROBLEM,
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def create_app(gateway: Gateway, auth: AuthStore, *, https: bool = False) -> FastAPI:
@@ -43,6 +97,7 @@ def create_app(gateway: Gateway, auth: AuthStore, *, https: bool = False) -> Fas
     app.state.pending_commands = set()
     app.state.counters = Counter()
     problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     for module in (status, session, metrics, events, registry, commands, records, admin):
         app.include_router(module.router)
     return app

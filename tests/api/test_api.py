@@ -357,3 +357,30 @@ async def test_device_edits_are_overrides_of_the_pins_and_audited(api: Api) -> N
     assert removed.json()["overrides"] == {"name": "Vault door"}
     audits = api.gw.journal.reader.query(Filter.build(types=["audit"], kinds=["registry"]))
     assert [a.source for a in audits] == [url.removeprefix("/api/v1/devices/")] * 2
+
+
+async def test_huge_bodies_are_refused_unread(api: Api) -> None:
+    huge = {"target": "hq/siren-1", "action": "output.pulse", "reason": "x" * 100_000}
+    refused = await api.client.post("/api/v1/commands", json=huge, headers=api.auth(Role.OPERATOR))
+    assert refused.status_code == 413
+    assert refused.headers["content-type"] == "application/problem+json"
+    commands = api.gw.journal.reader.query(Filter.build(types=["command"]))
+    assert commands == [], "nothing of it was acted on"
+
+
+async def test_a_stream_far_behind_is_told_so(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.api.routes import events as events_route
+
+    monkeypatch.setattr(events_route, "BEHIND", 10)
+    await api.publish(40)
+    async with api.client.stream(
+        "GET", "/api/v1/events/sse", params={"after": 0}, headers=api.auth(Role.VIEWER)
+    ) as response:
+        lines = []
+        async for line in response.aiter_lines():
+            lines.append(line)
+            if line.startswith("data: ") and '"n":' in line:
+                break
+    assert "event: lagging" in lines
+    notice = json.loads(lines[lines.index("event: lagging") + 1][len("data: ") :])
+    assert notice["behind"] > 10

@@ -34,6 +34,9 @@ router = APIRouter()
 
 MAX_PAGE = 1000
 KEEPALIVE_S = 15.0
+BEHIND = 10_000
+"""A stream this many records behind the journal's head is told so (it keeps reading from the
+database, in order, without slowing anyone): the client may prefer to page the gap instead."""
 
 
 class EventQuery:
@@ -112,6 +115,10 @@ async def stream_sse(
                     yield b": keepalive\n\n"
                     continue
                 chunks = []
+                behind_by = journal.committed_seq - batch[0].seq
+                if behind_by > BEHIND:
+                    behind = json.dumps({"behind": behind_by, "at_seq": batch[0].seq})
+                    chunks.append(f"event: lagging\ndata: {behind}\n\n")
                 for record in batch:
                     data = json.dumps(_event_json(record), separators=(",", ":"))
                     chunks.append(f"id: {record.seq}\nevent: event\ndata: {data}\n\n")
