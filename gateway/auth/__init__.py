@@ -1,19 +1,8 @@
 """Who may do what: users with passwords, bearer tokens, roles and login lockout."""
 
-from gateway.auth.passwords import (
-    WeakPasswordError,
-    check_password,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
-from gateway.auth.roles import Role
-from gateway.auth.sessions import COOKIE, CSRF_HEADER, Session, SessionStore
-from gateway.auth.store import (
-    ADMIN_TOKEN_FILE,
+from gateway.auth.model import (
     NAME_PATTERN,
     AuthError,
-    AuthStore,
     InvalidNameError,
     LockoutPolicy,
     LoginRefused,
@@ -25,6 +14,16 @@ from gateway.auth.store import (
     UserInfo,
     validate_name,
 )
+from gateway.auth.passwords import (
+    WeakPasswordError,
+    check_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from gateway.auth.roles import Role
+from gateway.auth.sessions import COOKIE, CSRF_HEADER, Session, SessionStore
+from gateway.auth.store import ADMIN_TOKEN_FILE, AuthStore
 
 __all__ = [
     "ADMIN_TOKEN_FILE",

@@ -15,16 +15,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 import structlog
 
 from gateway.auth import passwords, tokens
+from gateway.auth.model import (
+    DEFAULT_LOCKOUT,
+    NAME_PATTERN,
+    AuthError,
+    LockoutPolicy,
+    LoginRefused,
+    Principal,
+    RefusalReason,
+    TokenInfo,
+    UnknownTokenError,
+    UnknownUserError,
+    UserExistsError,
+    UserInfo,
+    validate_name,
+)
 from gateway.auth.roles import Role
 from gateway.model.command import AuditEntry
 from gateway.model.common import JsonDict, utcnow
@@ -38,117 +52,11 @@ NS_ATTEMPTS = "auth:attempts"
 ADMIN_TOKEN_FILE = "admin.token"
 INITIAL_ADMIN_LABEL = "initial-admin"
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
-"""User names and token labels: 2 to 32 characters, lower case, safe in logs and paths."""
-
 VERIFY_SLOTS = 2
 """Password checks run at once by ``login_async``: each argon2 check takes 64 MiB and ~0.15 s,
 so a burst of logins must queue rather than take the memory of a small gateway box."""
 
-Via = Literal["token", "session", "password"]
-RefusalReason = Literal["bad_credentials", "locked", "disabled"]
 AuditSink = Callable[[AuditEntry], object]
-
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    """``max_failures`` wrong passwords within ``window`` lock the user out for ``duration``."""
-
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-    duration: timedelta = timedelta(minutes=15)
-
-    def __post_init__(self) -> None:
-        if self.max_failures < 1:
-            raise ValueError("max_failures must be at least 1")
-        if self.window <= timedelta(0) or self.duration <= timedelta(0):
-            raise ValueError("window and duration must be positive")
-
-
-DEFAULT_LOCKOUT = LockoutPolicy()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking, with which role, and how they proved it."""
-
-    name: str
-    role: Role
-    via: Via
-
-    def allows(self, required: Role) -> bool:
-        return self.role.allows(required)
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """A user as listed: everything but the password hash."""
-
-    name: str
-    role: Role
-    disabled: bool
-    created_at: datetime
-    password_changed_at: datetime
-    locked_until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """A token as listed: everything but the secret (which is not stored at all)."""
-
-    id: str
-    label: str
-    role: Role
-    user: str | None
-    created_at: datetime
-
-    @property
-    def display(self) -> str:
-        return tokens.display(self.id)
-
-
-class AuthError(Exception):
-    """A user or token operation that cannot be done; the message says why."""
-
-
-class InvalidNameError(AuthError, ValueError):
-    pass
-
-
-class UserExistsError(AuthError):
-    pass
-
-
-class UnknownUserError(AuthError):
-    pass
-
-
-class UnknownTokenError(AuthError):
-    pass
-
-
-class LoginRefused(AuthError):
-    """A login that did not succeed; ``reason`` says which way (the HTTP layer may hide it)."""
-
-    def __init__(self, reason: RefusalReason, locked_until: datetime | None = None) -> None:
-        text = {
-            "bad_credentials": "wrong user name or password",
-            "locked": "too many failed logins; try again later",
-            "disabled": "the user is disabled",
-        }[reason]
-        super().__init__(text)
-        self.reason: RefusalReason = reason
-        self.locked_until = locked_until
-
-
-def validate_name(name: str, what: str = "user name") -> str:
-    """``name`` if it matches :data:`NAME_PATTERN`, else :class:`InvalidNameError`."""
-    if not NAME_PATTERN.match(name):
-        raise InvalidNameError(
-            f"invalid {what} {name!r}: use 2 to 32 characters, a lower-case letter first, "
-            "then lower-case letters, digits, '_', '.' or '-'"
-        )
-    return name
 
 
 class AuthStore:

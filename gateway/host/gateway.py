@@ -142,9 +142,7 @@ class Gateway:
 
     def _audit(self, entry: AuditEntry) -> None:
         """Operator-log entries from the auth store (logins, user changes) into the journal."""
-        task = asyncio.create_task(self._append_quietly(entry), name="journal-audit")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._journal_later(entry, "journal-audit")
 
     async def _restore_faults_of_removed_instances(self) -> None:
         """A fault alarm left open by an instance no longer configured is closed, not forgotten."""
@@ -255,9 +253,7 @@ class Gateway:
                 "stack": report.stack[-4000:],
             },
         )
-        task = asyncio.create_task(self._append_quietly(event), name="journal-stall")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._journal_later(event, "journal-stall")
 
     def _host_event(
         self, kind: str, phase: Phase, source: str | None = None, **fields: Any
@@ -272,6 +268,12 @@ class Gateway:
             plugin="host",
             **fields,
         )
+
+    def _journal_later(self, record: Event | AuditEntry, name: str) -> None:
+        """Journal from a callback that cannot await: the task is kept until it is done."""
+        task = asyncio.create_task(self._append_quietly(record), name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _append_quietly(self, record: Event | AuditEntry) -> None:
         try:

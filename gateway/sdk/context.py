@@ -30,13 +30,17 @@ class PublishError(ValueError):
     """An event the gateway refuses (unregistered kind, phase not allowed); nothing was written."""
 
 
-class EventFactory:
-    """``ctx.event(...)``: shared by the in-process context and the one in an isolated child."""
+class ContextBase:
+    """What the in-process context and the one in an isolated child do alike: build events,
+    run supervised tasks, and release both when the instance stops."""
 
     instance_id: str
     kinds: KindRegistry
     clock: Clock
     counters: Counter[str]
+    _tasks: set[asyncio.Task[Any]]
+    _consumers: list[Any]  # journal consumers, or their proxies in a child: each has close()
+    _on_task_failed: Callable[[BaseException], None]
 
     def event(
         self,
@@ -64,8 +68,38 @@ class EventFactory:
             **fields,
         )
 
+    # -- tasks ---------------------------------------------------------------------------------
 
-class PluginContext(EventFactory):
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run a task supervised by the host: if it raises, the instance is restarted."""
+        task = asyncio.create_task(
+            coro, name=f"{self.instance_id}:{name or getattr(coro, '__name__', 'task')}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._on_task_failed(exc)
+
+    async def close(self) -> None:
+        """Cancel spawned tasks and close consumers (after the plugin's ``stop``)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for consumer in self._consumers:
+            consumer.close()
+        self._consumers.clear()
+
+
+class PluginContext(ContextBase):
     def __init__(
         self,
         *,
@@ -147,33 +181,3 @@ class PluginContext(EventFactory):
     async def report_clock(self, device: str, device_time: datetime) -> float:
         """Tell the registry what a device's clock says; returns the offset in seconds."""
         return await self.registry.report_clock(device, device_time)
-
-    # -- tasks ---------------------------------------------------------------------------------
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
-        """Run a task supervised by the host: if it raises, the instance is restarted."""
-        task = asyncio.create_task(
-            coro, name=f"{self.instance_id}:{name or getattr(coro, '__name__', 'task')}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._on_task_failed(exc)
-
-    async def close(self) -> None:
-        """Cancel spawned tasks and close consumers (the host calls this after ``stop``)."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for consumer in self._consumers:
-            consumer.close()
-        self._consumers.clear()

@@ -36,6 +36,7 @@ from plugins.sia_dc09.dc09 import (
     build_ack,
     build_duh,
     build_nak,
+    crc_format,
     parse_frame,
 )
 from plugins.sia_dc09.dedup import Deduplicator
@@ -259,8 +260,7 @@ class Receiver:
 def binary_crc_of(frame: bytes) -> bool:
     """Whether a request used the 2-byte binary CRC (``0LLL"`` right after it), so the answer
     uses it too ("reply in the same format"); hex otherwise."""
-    body = frame.lstrip(b"\n")
-    return len(body) > 6 and body[6:7] == b'"' and body[2:3] == b"0"
+    return crc_format(frame.lstrip(b"\n")) == "binary"
 
 
 __all__ = ["Account", "Reason", "Receiver", "accounts_from", "binary_crc_of"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from plugins.sia_dc09.dc09 import Dc09Error, FrameSplitter
+from plugins.sia_dc09.dc09 import Dc09Error, FrameSplitter, crc_format
 
 log = structlog.get_logger("anfang.plugin.sia_dc09")
 
@@ -34,9 +34,8 @@ def looks_like_frame(data: bytes) -> bool:
     them. Over UDP anything else is dropped unanswered, so the receiver cannot be used to
     reflect traffic at a spoofed address."""
     body = data.lstrip(b"\n")
-    hex_crc = len(body) > 8 and body[4:5] == b"0" and body[8:9] == b'"'
-    binary_crc = len(body) > 6 and body[2:3] == b"0" and body[6:7] == b'"'
-    return hex_crc or binary_crc
+    layout = crc_format(body)
+    return layout == "binary" or (layout == "hex" and body[4:5] == b"0")
 
 
 class TcpListener:

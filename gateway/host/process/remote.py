@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from gateway.model.event import Event
 from gateway.model.kinds import KindRegistry
 from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock, SystemClock
-from gateway.sdk.context import EventFactory, PublishError
+from gateway.sdk.context import ContextBase, PublishError
 
 REMOTE_BATCH = 128
 """Records per answer: keeps a frame far below the wire's 16 MiB limit."""
@@ -201,7 +201,7 @@ class RemoteConsumer:
             self._link.notify("close_consumer", consumer=self._cid)
 
 
-class RemoteContext(EventFactory):
+class RemoteContext(ContextBase):
     """Offers what :class:`~gateway.sdk.context.PluginContext` offers a plugin, from a child."""
 
     def __init__(
@@ -267,33 +267,3 @@ class RemoteContext(EventFactory):
         self.counters["commands_sent"] += 1
         raw = await call(self._link, "dispatch", command=command.model_dump(mode="json"))
         return CommandResult.model_validate(raw)
-
-    # -- tasks ---------------------------------------------------------------------------------
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
-        """Run a task supervised by the host: if it raises, the instance is restarted."""
-        task = asyncio.create_task(
-            coro, name=f"{self.instance_id}:{name or getattr(coro, '__name__', 'task')}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._on_task_failed(exc)
-
-    async def close(self) -> None:
-        """Cancel spawned tasks and close consumers (the child does this on stop)."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for consumer in self._consumers:
-            consumer.close()
-        self._consumers.clear()

@@ -11,7 +11,7 @@ from plugins.sia_dc09.dc09.build import build_ack, build_duh, build_frame, build
 from plugins.sia_dc09.dc09.crc import crc16_arc
 from plugins.sia_dc09.dc09.crypto import Key
 from plugins.sia_dc09.dc09.errors import Dc09Error, Header, Reason
-from plugins.sia_dc09.dc09.frame import MAX_FRAME_BYTES, KeyLookup, parse_frame
+from plugins.sia_dc09.dc09.frame import MAX_FRAME_BYTES, KeyLookup, crc_format, parse_frame
 from plugins.sia_dc09.dc09.message import Dc09Message, Token
 from plugins.sia_dc09.dc09.stream import FrameSplitter
 from plugins.sia_dc09.dc09.timestamp import (
@@ -46,6 +46,7 @@ __all__ = [
     "build_rsp",
     "check_window",
     "crc16_arc",
+    "crc_format",
     "format_timestamp",
     "parse_frame",
     "parse_timestamp",

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC
 from types import MappingProxyType
+from typing import Literal
 
 from plugins.sia_dc09.dc09.crc import crc16_arc
 from plugins.sia_dc09.dc09.crypto import Key, decrypt, strip_pad
@@ -92,14 +93,25 @@ def _unframed(raw: bytes, variants: Variants, seen: list[Variant]) -> bytes:
     return body
 
 
+def crc_format(body: bytes) -> Literal["hex", "binary"] | None:
+    """How a frame (without its LF) writes its CRC, judged by where the token's quote stands:
+    after 4 hex digits and ``0LLL``, or after 2 raw bytes and ``0LLL``; None if neither."""
+    if body[8:9] == b'"':
+        return "hex"
+    if body[6:7] == b'"' and body[2:3] == b"0":
+        return "binary"
+    return None
+
+
 def _checked_region(body: bytes, variants: Variants, seen: list[Variant]) -> bytes:
     """The bytes from the token's opening quote to the end, with CRC and length checked."""
-    if body[8:9] == b'"':
+    layout = crc_format(body)
+    if layout == "hex":
         crc_field, length_field, region = body[:4], body[4:8], body[8:]
         if not set(crc_field) <= _HEX:
             raise Dc09Error(Reason.CRC, f"CRC field {_show(crc_field)} is not 4 hex digits")
         sent = int(crc_field, 16)
-    elif body[6:7] == b'"' and body[2:3] == b"0":
+    elif layout == "binary":
         if not variants.binary_crc:
             raise Dc09Error(
                 Reason.CRC,
