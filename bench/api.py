@@ -1,11 +1,15 @@
 """API fan-out: 100 WebSocket clients following 1,000 events/s, against a bare broadcast server.
 
-- ``anfang``: ``anfang run`` with the DC-09 receiver; this script plays panels sending 1,000
-  frames/s, so each event takes the real path (receiver, durable journal commit, stream
-  consumer, WebSocket) to 100 clients. Lag = time a client received the event minus the event's
-  ``received_at`` (one machine, one clock).
+- ``anfang``: ``anfang run`` with the DC-09 receiver; this script plays 100 panels sending 1,000
+  frames/s together, so each event takes the real path (receiver, durable journal commit,
+  stream consumer, WebSocket) to 100 clients following with ``batch=true``, as a platform
+  would. Lag = time a client received the event minus the event's ``received_at`` (one
+  machine, one clock).
 - ``bare``: a ``websockets`` server (a separate process) that makes the same number of
-  same-sized events itself and broadcasts each to every client: the ceiling.
+  same-sized events itself and broadcasts what is ready to every client as one array (the same
+  batching, no journal, no auth, no ASGI): the ceiling.
+- The clients run in four processes of their own, so neither server is measured against one
+  overloaded client process.
 - Query: events per second served by ``GET /api/v1/events`` pages of 1,000.
 Last line: one JSON object.
 """
@@ -36,7 +40,8 @@ from plugins.sia_dc09.dc09 import build_frame
 REPO = Path(__file__).resolve().parent.parent
 RATE = 1000.0
 CLIENTS = 100
-PANELS = 20
+FOLLOWER_PROCESSES = 4
+PANELS = 100
 
 
 def free_port() -> int:
@@ -81,39 +86,104 @@ def serve_bare(port: int, seconds: float) -> None:
             clients.discard(ws)
 
     async def main() -> None:
-        async with websockets.serve(handler, "127.0.0.1", port):
+        async with websockets.serve(handler, "127.0.0.1", port, compression=None):
             while len(clients) < CLIENTS:  # noqa: ASYNC110 - a short wait for all clients
                 await asyncio.sleep(0.05)
             start, n = time.perf_counter(), 0
-            while time.perf_counter() - start < seconds + 1:
-                n += 1
-                event = {"seq": n, "event": {"received_at": datetime.now(UTC).isoformat(),
-                                             "kind": "intrusion", "pad": "x" * 600}}  # fmt: skip
-                websockets.broadcast(clients, json.dumps(event))
-                await asyncio.sleep(max(0.0, start + n / RATE - time.perf_counter()))
+            while time.perf_counter() - start < seconds:
+                due = int((time.perf_counter() - start) * RATE)  # events owed by now
+                batch = []
+                while n < due:
+                    n += 1
+                    stamp = datetime.now(UTC).isoformat()
+                    batch.append({"seq": n, "event": {"received_at": stamp, "kind": "intrusion",
+                                                      "pad": "x" * 600}})  # fmt: skip
+                if batch:  # what was ready at once, as one array: the gateway's batch mode
+                    websockets.broadcast(clients, json.dumps(batch))
+                await asyncio.sleep(max(0.0, start + (n + 1) / RATE - time.perf_counter()))
 
     asyncio.run(main())
 
 
-# -- clients and feeders ------------------------------------------------------------------------
+# -- clients (run with --follow, several processes) ----------------------------------------------
+
+
+def lags_in(text: str, now: datetime) -> list[float]:
+    """Seconds from each event's ``received_at`` to ``now``; finds the stamps without parsing
+    the whole message (one event, or a batch of them)."""
+    out = []
+    at = text.find('"received_at":')
+    while at >= 0:
+        start = text.index('"', at + 14) + 1
+        end = text.index('"', start)
+        out.append((now - datetime.fromisoformat(text[start:end])).total_seconds())
+        at = text.find('"received_at":', end)
+    return out
 
 
 async def follow(url: str, headers: dict[str, str], seconds: float, lags: list[float]) -> int:
     received = 0
-    async with websockets.connect(url, additional_headers=headers, max_size=2**20) as ws:
+    async with websockets.connect(url, additional_headers=headers, max_size=2**22) as ws:
         stop_at = time.monotonic() + seconds
         while time.monotonic() < stop_at:
             try:
                 message = await asyncio.wait_for(ws.recv(), 1.0)
             except TimeoutError:
                 continue
-            now = datetime.now(UTC)
+            except websockets.ConnectionClosed:
+                break  # the server finished its run first
             text = message if isinstance(message, str) else message.decode()
-            at = text.index('"received_at":') + 14  # cheaper than parsing all of it
-            stamp = text[at : text.index('"', text.index('"', at) + 1) + 1].strip(' "')
-            lags.append((now - datetime.fromisoformat(stamp)).total_seconds())
-            received += 1
+            got = lags_in(text, datetime.now(UTC))
+            lags.extend(got)
+            received += len(got)
     return received
+
+
+def run_followers(url: str, token: str, clients: int, seconds: float) -> None:
+    """A follower process: ``clients`` connections; prints received count and a lag histogram
+    (0.1 ms buckets) as one JSON line."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    lags: list[float] = []
+
+    async def main() -> int:
+        counts = await asyncio.gather(
+            *(follow(url, headers, seconds, lags) for _ in range(clients))
+        )
+        return sum(counts)
+
+    received = asyncio.run(main())
+    histogram: dict[int, int] = {}
+    for lag in lags:
+        bucket = round(lag * 10_000)
+        histogram[bucket] = histogram.get(bucket, 0) + 1
+    print(json.dumps({"received": received, "histogram": histogram}))
+
+
+def start_followers(url: str, token: str, seconds: float) -> list[subprocess.Popen[bytes]]:
+    per = CLIENTS // FOLLOWER_PROCESSES
+    return [
+        subprocess.Popen(
+            [sys.executable, __file__, "--follow", url, token or "-", str(per), str(seconds)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(FOLLOWER_PROCESSES)
+    ]
+
+
+def collect_followers(procs: list[subprocess.Popen[bytes]]) -> tuple[int, list[float]]:
+    """Total deliveries and every lag in seconds (expanded from the histograms)."""
+    received, lags = 0, []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        received += result["received"]
+        for bucket, count in result["histogram"].items():
+            lags.extend([int(bucket) / 10_000] * count)
+    return received, lags
+
+
+# -- feeders ------------------------------------------------------------------------------------
 
 
 async def feed_panels(port: int, seconds: float) -> int:
@@ -162,14 +232,11 @@ async def measure_anfang(seconds: float) -> dict[str, Any]:
             wait_port(rx_port, proc)
             token = (data / "admin.token").read_text().strip()
             headers = {"Authorization": f"Bearer {token}"}
-            url = f"ws://127.0.0.1:{api_port}/api/v1/events/stream?kind=intrusion"
-            lags: list[float] = []
-            followers = [
-                asyncio.create_task(follow(url, headers, seconds + 2, lags)) for _ in range(CLIENTS)
-            ]
-            await asyncio.sleep(1.0)  # every client connected
+            url = f"ws://127.0.0.1:{api_port}/api/v1/events/stream?kind=intrusion&batch=true"
+            followers = start_followers(url, token, seconds + 3)
+            await asyncio.sleep(2.0)  # every client connected
             sent = await feed_panels(rx_port, seconds)
-            received = sum(await asyncio.gather(*followers))
+            received, lags = await asyncio.to_thread(collect_followers, followers)
             query = await query_rate(api_port, headers)
         finally:
             stop(proc)
@@ -199,12 +266,8 @@ async def measure_bare(seconds: float) -> dict[str, Any]:
     )
     try:
         wait_port(port, proc)
-        lags: list[float] = []
-        received = sum(
-            await asyncio.gather(
-                *(follow(f"ws://127.0.0.1:{port}", {}, seconds + 1, lags) for _ in range(CLIENTS))
-            )
-        )
+        followers = start_followers(f"ws://127.0.0.1:{port}", "", seconds + 2)
+        received, lags = await asyncio.to_thread(collect_followers, followers)
     finally:
         stop(proc)
     return {"received": received, "lags": lags}
@@ -214,7 +277,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     p.add_argument("--serve-bare", nargs=2, help=argparse.SUPPRESS)
+    p.add_argument("--follow", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.follow:
+        url, token, clients, seconds = args.follow
+        run_followers(url, "" if token == "-" else token, int(clients), float(seconds))
+        return
     if args.serve_bare:
         serve_bare(int(args.serve_bare[0]), float(args.serve_bare[1]))
         return

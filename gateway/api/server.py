@@ -38,6 +38,7 @@ class ApiServer:
                 ssl_keyfile=str(config.keyfile) if config.keyfile else None,
                 timeout_graceful_shutdown=2,
                 h11_max_incomplete_event_size=64 * 1024,
+                ws_per_message_deflate=config.ws_compression,
             )
         )
         self._task: asyncio.Task[None] | None = None

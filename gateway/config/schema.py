@@ -90,6 +90,11 @@ class ApiConfig(Strict):
     port: int = Field(default=8080, ge=0, le=65535, description="TCP port; 0 picks a free one")
     certfile: Path | None = Field(default=None, description="TLS certificate (PEM): HTTPS")
     keyfile: Path | None = Field(default=None, description="TLS private key (PEM)")
+    ws_compression: bool = Field(
+        default=False,
+        description="offer permessage-deflate on the WebSocket stream: less traffic for clients "
+        "on slow links, but CPU per client per message on the gateway",
+    )
 
 
 class LogConfig(Strict):

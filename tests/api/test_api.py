@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -81,8 +82,15 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_api(tmp_path, CONFIG) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_api(tmp_path: Path, config: str) -> AsyncIterator[Api]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     cfg = tmp_path / "anfang.yaml"
-    cfg.write_text(CONFIG)
+    cfg.write_text(config)
     installed = discover(extra=[PanelPlugin])
     gw = Gateway(
         load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data", serve_api=True
@@ -243,6 +251,53 @@ async def test_websocket_stream_resumes_from_a_seq(api: Api) -> None:
             pass
 
 
+async def test_websocket_batches_are_arrays_in_order_and_match_the_query(api: Api) -> None:
+    seqs = await api.publish(5)
+    url = f"ws://127.0.0.1:{api.base.rsplit(':', 1)[1]}/api/v1/events/stream"
+    viewer = api.auth(Role.VIEWER)
+    streamed: list[dict[str, Any]] = []
+    async with websockets.connect(
+        f"{url}?kind=test.manual&after={seqs[0]}&batch=true", additional_headers=viewer
+    ) as ws:
+        while len(streamed) < 4:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert isinstance(message, list), "batch mode sends arrays"
+            streamed.extend(message)
+    assert [m["seq"] for m in streamed] == seqs[1:]
+    page = await api.client.get(
+        "/api/v1/events", params={"kind": "test.manual", "after": seqs[0]}, headers=viewer
+    )
+    assert [m["event"] for m in streamed] == page.json()["events"], "one shape everywhere"
+
+
+async def test_websocket_compression_only_when_configured(api: Api, tmp_path: Path) -> None:
+    """Deflate costs CPU per client per message; it is offered only when the installer asks."""
+    path = "/api/v1/events/stream"
+    url = f"ws://127.0.0.1:{api.base.rsplit(':', 1)[1]}{path}"
+    async with websockets.connect(url, additional_headers=api.auth(Role.VIEWER)) as ws:
+        assert ws.response is not None
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+    compressed = CONFIG.replace("api: {port: 0}", "api: {port: 0, ws_compression: true}")
+    async with running_api(tmp_path / "deflate", compressed) as other:
+        url = f"ws://127.0.0.1:{other.base.rsplit(':', 1)[1]}{path}"
+        async with websockets.connect(url, additional_headers=other.auth(Role.VIEWER)) as ws:
+            assert ws.response is not None
+            assert "permessage-deflate" in ws.response.headers["Sec-WebSocket-Extensions"]
+
+
+async def test_a_websocket_far_behind_is_told_so(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.api import stream
+
+    monkeypatch.setattr(stream, "BEHIND", 10)
+    seqs = await api.publish(40)
+    url = f"ws://127.0.0.1:{api.base.rsplit(':', 1)[1]}/api/v1/events/stream?after=0"
+    async with websockets.connect(url, additional_headers=api.auth(Role.VIEWER)) as ws:
+        first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        following = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert first["lagging"]["behind"] > 10 and first["lagging"]["at_seq"] == following["seq"]
+    assert following["seq"] < seqs[0], "the events still come, in order, from the start"
+
+
 async def test_commands_are_dispatched_and_audited_with_the_caller(api: Api) -> None:
     operator = api.auth(Role.OPERATOR)
     ok = await api.client.post(
@@ -369,9 +424,9 @@ async def test_huge_bodies_are_refused_unread(api: Api) -> None:
 
 
 async def test_a_stream_far_behind_is_told_so(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gateway.api.routes import events as events_route
+    from gateway.api import stream
 
-    monkeypatch.setattr(events_route, "BEHIND", 10)
+    monkeypatch.setattr(stream, "BEHIND", 10)
     await api.publish(40)
     async with api.client.stream(
         "GET", "/api/v1/events/sse", params={"after": 0}, headers=api.auth(Role.VIEWER)

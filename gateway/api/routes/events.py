@@ -27,16 +27,14 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 
 from gateway.api.security import require, require_ws
+from gateway.api.stream import event_json, lagging, sse_message, ws_batch, ws_message
 from gateway.auth import Principal, Role
-from gateway.journal import Filter, JournalRecord
+from gateway.journal import Filter
 
 router = APIRouter()
 
 MAX_PAGE = 1000
 KEEPALIVE_S = 15.0
-BEHIND = 10_000
-"""A stream this many records behind the journal's head is told so (it keeps reading from the
-database, in order, without slowing anyone): the client may prefer to page the gap instead."""
 
 
 class EventQuery:
@@ -52,13 +50,6 @@ class EventQuery:
         self.filter = Filter.build(
             kinds=kind or (), sources=source or (), phases=phase or (), max_priority=max_priority
         )
-
-
-def _event_json(record: JournalRecord) -> dict[str, Any]:
-    model = record.model
-    if model is None:
-        return {"seq": record.seq, "id": record.id, "kind": record.kind, "pruned": True}
-    return model.model_dump(mode="json")
 
 
 @router.get("/api/v1/events")
@@ -84,7 +75,7 @@ async def list_events(
         until_us=int(until.timestamp() * 1e6) if until else None,
         limit=limit,
     )
-    events = [_event_json(r) for r in records]
+    events = [event_json(r) for r in records]
     return {"events": events, "next_after": records[-1].seq if records else after}
 
 
@@ -115,13 +106,10 @@ async def stream_sse(
                     yield b": keepalive\n\n"
                     continue
                 chunks = []
-                behind_by = journal.committed_seq - batch[0].seq
-                if behind_by > BEHIND:
-                    behind = json.dumps({"behind": behind_by, "at_seq": batch[0].seq})
-                    chunks.append(f"event: lagging\ndata: {behind}\n\n")
-                for record in batch:
-                    data = json.dumps(_event_json(record), separators=(",", ":"))
-                    chunks.append(f"id: {record.seq}\nevent: event\ndata: {data}\n\n")
+                behind = lagging(journal.committed_seq, batch)
+                if behind is not None:
+                    chunks.append(f"event: lagging\ndata: {json.dumps(behind)}\n\n")
+                chunks.extend(sse_message(record) for record in batch)
                 yield "".join(chunks).encode()
         finally:
             consumer.close()
@@ -139,17 +127,28 @@ async def stream_ws(
     query: Annotated[EventQuery, Depends()],
     _: Annotated[Principal, Depends(require_ws(Role.VIEWER))],
     after: Annotated[int | None, Query(ge=0)] = None,
+    batch: Annotated[bool, Query(description="coalesce: a JSON array per message")] = False,
 ) -> None:
-    """WebSocket: one JSON text message per event, ``{"seq": …, "event": {…}}``."""
+    """WebSocket: one JSON text message per event, ``{"seq": …, "event": {…}}``; with
+    ``batch=true``, a JSON array of those per message — whatever was ready at once, which is
+    what keeps a busy feed cheap for the gateway and the client alike. A client far behind
+    first gets ``{"lagging": {"behind": N, "at_seq": S}}``."""
     await websocket.accept()
-    consumer = websocket.app.state.gateway.journal.subscribe(query.filter, after=after)
+    journal = websocket.app.state.gateway.journal
+    consumer = journal.subscribe(query.filter, after=after)
     try:
         while True:
-            batch = await consumer.next_batch(limit=256, timeout=KEEPALIVE_S)
-            for record in batch:
-                await websocket.send_text(
-                    json.dumps({"seq": record.seq, "event": _event_json(record)})
-                )
+            records = await consumer.next_batch(limit=256, timeout=KEEPALIVE_S)
+            if not records:
+                continue
+            behind = lagging(journal.committed_seq, records)
+            if behind is not None:
+                await websocket.send_text(json.dumps({"lagging": behind}))
+            if batch:
+                await websocket.send_text(ws_batch(records))
+                continue
+            for record in records:
+                await websocket.send_text(ws_message(record))
     except WebSocketDisconnect:
         pass
     finally:
@@ -166,4 +165,4 @@ async def get_event(
     record = await asyncio.to_thread(reader.find, event_id)
     if record is None or record.rtype.value != "event":
         raise HTTPException(404, f"no event with id {event_id}")
-    return _event_json(record)
+    return event_json(record)

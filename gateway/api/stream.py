@@ -1,0 +1,79 @@
+"""Stream encoding shared by every live client: each event is turned into JSON once.
+
+A hundred clients following the same feed read the same journal records a few milliseconds
+apart; encoding per client made the stream cost grow with the number of clients. The cache is
+keyed by the record's chain hash — unique to one record of one journal, so two gateways in one
+process never share an entry — and holds the last few thousand records: what clients near the
+head share. A client far behind encodes its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway.journal import JournalRecord
+
+CACHE_SIZE = 8192
+BEHIND = 10_000
+"""A stream this many records behind the journal's head is told so (it keeps reading from the
+database, in order, without slowing anyone): the client may prefer to page the gap instead."""
+
+_cache: dict[bytes, str] = {}
+_ws_cache: dict[bytes, str] = {}
+
+
+def event_json(record: JournalRecord) -> dict[str, Any]:
+    """The event as the API shows it; a pruned record keeps its header and says so."""
+    model = record.model
+    if model is None:
+        return {"seq": record.seq, "id": record.id, "kind": record.kind, "pruned": True}
+    return model.model_dump(mode="json")
+
+
+def _remember(cache: dict[bytes, str], key: bytes, text: str) -> str:
+    if len(cache) >= CACHE_SIZE:
+        del cache[next(iter(cache))]  # the oldest insertion: clients have moved past it
+    cache[key] = text
+    return text
+
+
+def encoded_event(record: JournalRecord) -> str:
+    """The event's compact JSON text, from the shared cache when another client asked first."""
+    text = _cache.get(record.hash)
+    if text is None:
+        model = record.model
+        text = (
+            model.model_dump_json()
+            if model is not None
+            else json.dumps(event_json(record), separators=(",", ":"))
+        )
+        _remember(_cache, record.hash, text)
+    return text
+
+
+def ws_message(record: JournalRecord) -> str:
+    """One WebSocket message: ``{"seq": N, "event": {...}}``."""
+    text = _ws_cache.get(record.hash)
+    if text is None:
+        text = _remember(
+            _ws_cache, record.hash, f'{{"seq":{record.seq},"event":{encoded_event(record)}}}'
+        )
+    return text
+
+
+def ws_batch(records: list[JournalRecord]) -> str:
+    """A coalesced WebSocket message: a JSON array of what :func:`ws_message` sends one by one."""
+    return "[" + ",".join(ws_message(r) for r in records) + "]"
+
+
+def sse_message(record: JournalRecord) -> str:
+    return f"id: {record.seq}\nevent: event\ndata: {encoded_event(record)}\n\n"
+
+
+def lagging(head_seq: int, batch: list[JournalRecord]) -> dict[str, int] | None:
+    """``{"behind": N, "at_seq": S}`` when the batch starts more than BEHIND records back."""
+    behind_by = head_seq - batch[0].seq
+    if behind_by > BEHIND:
+        return {"behind": behind_by, "at_seq": batch[0].seq}
+    return None
