@@ -3,6 +3,8 @@
 Opens the state database in the data directory directly, so it works before the gateway's
 first start and while it runs (SQLite WAL; the gateway reads users and tokens at each request,
 so a change counts at once). A new token is printed once on stdout and stored only as a hash.
+Each change is audited: the entry waits in the state database's outbox until the gateway
+journals it (at once when it runs, at its next start otherwise).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from gateway.auth import (
     validate_name,
 )
 from gateway.cli.common import CommandError, Subparsers, UsageError, add_command, data_dir_parent
+from gateway.host.audit_outbox import AuditOutbox
 from gateway.registry.statedb import StateDB
 
 STATE_DB = "state.sqlite3"
@@ -199,7 +202,7 @@ def _store(data_dir: Path, *, create: bool = False) -> Iterator[AuthStore]:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state = StateDB(path)
     try:
-        yield AuthStore(state)
+        yield AuthStore(state, audit=AuditOutbox(state).add)
     finally:
         state.close()
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from gateway.config.loader import LoadedConfig
+from gateway.host.audit_outbox import AuditOutbox
 
 if TYPE_CHECKING:
     from gateway.api import ApiServer
@@ -113,6 +114,14 @@ class Gateway:
             asyncio.create_task(self.registry.run_supervision(), name="registry-supervision")
         )
         self._tasks.append(asyncio.create_task(self._prune_periodically(), name="journal-prune"))
+        outbox = AuditOutbox(self.statedb)
+        await outbox.drain(self.journal.append, self._journaled)  # `anfang users` meanwhile
+        self._tasks.append(
+            asyncio.create_task(
+                outbox.drain_periodically(self.journal.append, self._journaled),
+                name="audit-outbox",
+            )
+        )
         await self._restore_faults_of_removed_instances()
         if self._serve_api and g.api.enabled:  # before plugins: a taken port fails fast
             await self._start_api()
@@ -139,6 +148,9 @@ class Gateway:
         app = create_app(self, self.auth, https=api.certfile is not None)
         self.api = ApiServer(app, api)
         await self.api.start()
+
+    def _journaled(self, record_id: str) -> bool:
+        return self.journal.reader.find(record_id) is not None
 
     def _audit(self, entry: AuditEntry) -> None:
         """Operator-log entries from the auth store (logins, user changes) into the journal."""

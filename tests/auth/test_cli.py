@@ -7,6 +7,7 @@ real ``anfang users`` once ``main`` lists the command.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
 import sys
@@ -248,3 +249,47 @@ def test_anfang_users_end_to_end(data_dir: Path) -> None:
     assert [u["name"] for u in json.loads(listed.stdout)["users"]] == ["alice"]
     assert plain not in listed.stdout and STRONG not in listed.stdout + add.stderr
     assert anfang("users", "disable", "alice", "--data-dir", data_dir).returncode == 0
+
+
+async def test_cli_changes_are_audited_in_the_journal_once(users: Users, tmp_path: Path) -> None:
+    """Changes made while the gateway is down are journaled at its start, those made while it
+    runs within seconds; the outbox is emptied and nothing is written twice."""
+    from gateway.config.loader import load_config
+    from gateway.host import Gateway
+    from gateway.host.audit_outbox import AuditOutbox
+    from gateway.journal import Filter
+    from gateway.sdk.discovery import discover
+
+    users("add", "alice", "--role", "admin", "--password-stdin", stdin=STRONG)
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text("site: {id: hq}\n")
+    installed = discover()
+    gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=users.data_dir)
+    await gw.start()
+    try:
+
+        def audit() -> list[tuple[str, str | None]]:
+            records = gw.journal.reader.query(Filter.build(types=["audit"]))
+            return [(r.model.action, r.model.target) for r in records]  # type: ignore[union-attr]
+
+        assert audit() == [("auth.user_add", "user:alice")]
+        users("disable", "alice")
+        outbox = AuditOutbox(gw.statedb)
+        for _ in range(100):
+            if not outbox.pending():
+                break
+            await asyncio.sleep(0.1)
+        assert audit() == [("auth.user_add", "user:alice"), ("auth.user_disable", "user:alice")]
+        # A crash after the journal commit but before the delete leaves a journaled entry
+        # in the outbox: draining again must not write it a second time.
+        journaled = gw.journal.reader.query(Filter.build(types=["audit"]))[-1].model
+        outbox.add(journaled)  # type: ignore[arg-type]
+        assert (
+            await outbox.drain(gw.journal.append, lambda i: gw.journal.reader.find(i) is not None)
+            == 0
+        )
+        assert len(audit()) == 2 and not outbox.pending()
+        actor = gw.journal.reader.query(Filter.build(types=["audit"]))[0].model.actor  # type: ignore[union-attr]
+        assert actor.startswith("cli:")
+    finally:
+        await gw.stop()
