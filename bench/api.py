@@ -6,8 +6,8 @@
   would. Lag = time a client received the event minus the event's ``received_at`` (one
   machine, one clock).
 - ``bare``: a ``websockets`` server (a separate process) that makes the same number of
-  same-sized events itself and broadcasts what is ready to every client as one array (the same
-  batching, no journal, no auth, no ASGI): the ceiling.
+  same-sized events itself and every ``COALESCE_S`` broadcasts what gathered to every client as
+  one array (the gateway's batching policy, without journal, auth or ASGI): the ceiling.
 - The clients run in four processes of their own, so neither server is measured against one
   overloaded client process.
 - Query: events per second served by ``GET /api/v1/events`` pages of 1,000.
@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import httpx
 import websockets
 
 from bench._common import emit, percentile
+from gateway.api.stream import COALESCE_S
 from plugins.sia_dc09.dc09 import build_frame
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,17 +91,18 @@ def serve_bare(port: int, seconds: float) -> None:
             while len(clients) < CLIENTS:  # noqa: ASYNC110 - a short wait for all clients
                 await asyncio.sleep(0.05)
             start, n = time.perf_counter(), 0
+            wall = datetime.now(UTC)
             while time.perf_counter() - start < seconds:
                 due = int((time.perf_counter() - start) * RATE)  # events owed by now
                 batch = []
                 while n < due:
-                    n += 1
-                    stamp = datetime.now(UTC).isoformat()
+                    n += 1  # stamped with when it was due, as the gateway stamps arrival
+                    stamp = (wall + timedelta(seconds=n / RATE)).isoformat()
                     batch.append({"seq": n, "event": {"received_at": stamp, "kind": "intrusion",
                                                       "pad": "x" * 600}})  # fmt: skip
-                if batch:  # what was ready at once, as one array: the gateway's batch mode
+                if batch:  # what gathered since the last send, as one array: the same policy
                     websockets.broadcast(clients, json.dumps(batch))
-                await asyncio.sleep(max(0.0, start + (n + 1) / RATE - time.perf_counter()))
+                await asyncio.sleep(COALESCE_S)
 
     asyncio.run(main())
 

@@ -9,6 +9,7 @@ head share. A client far behind encodes its own.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -18,6 +19,11 @@ CACHE_SIZE = 8192
 BEHIND = 10_000
 """A stream this many records behind the journal's head is told so (it keeps reading from the
 database, in order, without slowing anyone): the client may prefer to page the gap instead."""
+
+COALESCE_S = 0.02
+"""A batching stream sends at most once per this interval: an event that arrives after a quiet
+spell goes out at once, but a busy feed is gathered into one message per client per interval
+instead of one per journal commit (hundreds a second), which is what a hundred clients cost."""
 
 _cache: dict[bytes, str] = {}
 _ws_cache: dict[bytes, str] = {}
@@ -29,6 +35,13 @@ def event_json(record: JournalRecord) -> dict[str, Any]:
     if model is None:
         return {"seq": record.seq, "id": record.id, "kind": record.kind, "pruned": True}
     return model.model_dump(mode="json")
+
+
+async def pace(last_sent: float) -> None:
+    """Wait out the rest of :data:`COALESCE_S` since the last send (nothing when it has passed)."""
+    wait = last_sent + COALESCE_S - asyncio.get_running_loop().time()
+    if wait > 0:
+        await asyncio.sleep(wait)
 
 
 def _remember(cache: dict[bytes, str], key: bytes, text: str) -> str:

@@ -27,7 +27,7 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 
 from gateway.api.security import require, require_ws
-from gateway.api.stream import event_json, lagging, sse_message, ws_batch, ws_message
+from gateway.api.stream import event_json, lagging, pace, sse_message, ws_batch, ws_message
 from gateway.auth import Principal, Role
 from gateway.journal import Filter
 
@@ -98,10 +98,14 @@ async def stream_sse(
     consumer = journal.subscribe(query.filter, after=start)
 
     async def events() -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
         try:
             yield b": anfang event stream\n\n"
+            last_sent = 0.0
             while True:
+                await pace(last_sent)
                 batch = await consumer.next_batch(limit=256, timeout=KEEPALIVE_S)
+                last_sent = loop.time()
                 if not batch:
                     yield b": keepalive\n\n"
                     continue
@@ -136,11 +140,16 @@ async def stream_ws(
     await websocket.accept()
     journal = websocket.app.state.gateway.journal
     consumer = journal.subscribe(query.filter, after=after)
+    loop = asyncio.get_running_loop()
+    last_sent = 0.0
     try:
         while True:
+            if batch:
+                await pace(last_sent)
             records = await consumer.next_batch(limit=256, timeout=KEEPALIVE_S)
             if not records:
                 continue
+            last_sent = loop.time()
             behind = lagging(journal.committed_seq, records)
             if behind is not None:
                 await websocket.send_text(json.dumps({"lagging": behind}))
