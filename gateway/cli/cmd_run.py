@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 from pathlib import Path
@@ -79,6 +80,10 @@ async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) 
         task.add_done_callback(reloads.discard)
 
     await gateway.start()
+    # Everything built while starting (modules, schemas, tables) lives as long as the process;
+    # frozen, it is no longer traversed by each full collection, whose pause (67 ms measured
+    # at 1,000 events/s) was the tail of the ACK and stream latencies.
+    gc.freeze()
     if gateway.new_admin_token is not None:
         _show_admin_token(gateway)
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
