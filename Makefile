@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 # CHECK:PACKAGE pairs for .ci/system-deps.sh: what the gateway needs, and what only tests need
 # (real peers and checkers the tests run).
 SYSTEM_DEPS := py-venv:python3-venv
-TEST_SYSTEM_DEPS := systemd-analyze:systemd curl:curl openssl:openssl
+TEST_SYSTEM_DEPS := systemd-analyze:systemd curl:curl openssl:openssl mosquitto:mosquitto socat:socat
 
 .PHONY: all deps test-deps venv run test lint typecheck pytest bench docs clean
 
@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/journal.py --quick
 	$(BIN)/python bench/dc09_ingest.py --quick
 	$(BIN)/python bench/api.py --quick
+	$(BIN)/python bench/modbus_poll.py --quick
 
 docs: $(STAMP)
 	$(BIN)/python -m gateway.model.docgen
