@@ -25,6 +25,7 @@ from gateway.cli import (
     cmd_events,
     cmd_export,
     cmd_plugins,
+    cmd_rules,
     cmd_run,
     cmd_schema,
     cmd_send,
@@ -49,6 +50,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cmd_backup,
     cmd_export,
     cmd_schema,
+    cmd_rules,
 )
 """Every subcommand module, in the order ``anfang --help`` lists them."""
 

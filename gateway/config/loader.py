@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gateway.config.errors import ConfigError, ConfigIssue, issues_from_validation, key_path
 from gateway.config.schema import GatewayConfig
+from gateway.rules.model import Rule
 
+_RULES = TypeAdapter(list[Rule])
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -98,12 +100,51 @@ def load_config(
         gateway = GatewayConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, issues + issues_from_validation(exc)) from None
+    base = Path(path).parent if path is not None else Path.cwd()
+    issues.extend(_include_rule_files(gateway, base, secrets))
     loaded = LoadedConfig(gateway, source, secrets=secrets)
     issues.extend(_check_plugins(loaded, plugin_classes))
     issues.extend(_check_pins(gateway))
     if issues:
         raise ConfigError(source, issues)
     return loaded
+
+
+def _include_rule_files(gateway: GatewayConfig, base: Path, secrets: set[str]) -> list[ConfigIssue]:
+    """Append the rules of every ``include`` file; their problems carry the file's name."""
+    issues: list[ConfigIssue] = []
+    extra: list[Rule] = []
+    for i, name in enumerate(gateway.include):
+        path = name if name.is_absolute() else base / name
+        where = f"include[{i}]"
+        try:
+            raw = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        except OSError as exc:
+            issues.append(ConfigIssue(where, f"cannot read {path}: {exc.strerror}"))
+            continue
+        except ConfigError as exc:
+            issues.extend(ConfigIssue(f"{where} ({name})", e.message) for e in exc.issues)
+            continue
+        if not isinstance(raw, dict) or set(raw) - {"rules"}:
+            issues.append(ConfigIssue(where, f"{name} must hold a mapping with one key, 'rules'"))
+            continue
+        raw = _substitute_env(raw, (), issues, secrets)
+        try:
+            extra.extend(_RULES.validate_python(raw.get("rules") or []))
+        except ValidationError as exc:
+            issues.extend(issues_from_validation(exc, f"{name}: rules"))
+    gateway.rules = [*gateway.rules, *extra]
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(gateway.rules):
+        if rule.name in seen:
+            issues.append(
+                ConfigIssue(
+                    f"rules[{i}].name",
+                    f"duplicate rule name {rule.name!r} (also rules[{seen[rule.name]}])",
+                )
+            )
+        seen.setdefault(rule.name, i)
+    return issues
 
 
 def _check_plugins(loaded: LoadedConfig, plugin_classes: Mapping[str, Any]) -> list[ConfigIssue]:

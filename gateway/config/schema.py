@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from gateway.journal.retention import RetentionPolicy
 from gateway.model.address import SEGMENT_PATTERN, AddressStr
 from gateway.model.entities import GB_CODE_PATTERN
+from gateway.rules.model import Rule
 
 SEGMENT = f"^{SEGMENT_PATTERN}$"
 
@@ -111,3 +112,8 @@ class GatewayConfig(Strict):
     areas: list[AreaConfig] = Field(default_factory=list)
     log: LogConfig = Field(default_factory=LogConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    rules: list[Rule] = Field(default_factory=list, description="linkage rules (docs/rules.md)")
+    include: list[Path] = Field(
+        default_factory=list,
+        description="rule files (each with a top-level 'rules:' list), relative to this file",
+    )

@@ -28,6 +28,8 @@ from gateway.model.kinds import Phase
 from gateway.paths import default_data_dir
 from gateway.registry.registry import Registry
 from gateway.registry.statedb import StateDB, StateStore
+from gateway.rules.engine import RuleEngine
+from gateway.rules.facts import RegistryFacts
 from gateway.sdk.clock import Clock, SystemClock
 from gateway.sdk.context import PluginContext
 from gateway.sdk.discovery import InstalledPlugins
@@ -77,6 +79,7 @@ class Gateway:
         self.statedb: StateDB
         self.areas: AreaTracker
         self.commands: CommandDispatcher
+        self.rules: RuleEngine | None = None
 
     async def start(self) -> None:
         g = self.config.gateway
@@ -123,6 +126,7 @@ class Gateway:
             )
         )
         await self._restore_faults_of_removed_instances()
+        self._start_rules()
         if self._serve_api and g.api.enabled:  # before plugins: a taken port fails fast
             await self._start_api()
         for inst in g.plugins:
@@ -214,6 +218,25 @@ class Gateway:
         runner.start()
         return runner
 
+    def _start_rules(self) -> None:
+        """The rule engine for the current config (none without rules); it resumes from its
+        durable cursor, so a restart of the engine neither repeats nor skips a linkage."""
+        g = self.config.gateway
+        if not g.rules:
+            self.rules = None
+            return
+        self.rules = RuleEngine(
+            g.rules,
+            journal=self.journal,
+            facts=RegistryFacts(self.registry),
+            dispatch=self.dispatch,
+            clock=self.clock,
+            kinds=self.installed.kinds,
+            site_zone=g.site.timezone,
+            areas_caught_up=self.areas.caught_up,
+        )
+        self.rules.start()
+
     async def reload(self, new: LoadedConfig, actor: str = "host") -> ReloadPlan:
         """Apply a new config: restart only instances whose settings changed, update the pins.
 
@@ -223,6 +246,7 @@ class Gateway:
             if not self._running:
                 raise ReloadError("the gateway is not running (starting or stopping)")
             plan = plan_reload(self.config, new)
+            old = self.config
             for instance_id in plan.stop:
                 await self.runners.pop(instance_id).retire()
             for instance_id in plan.restart:
@@ -231,12 +255,23 @@ class Gateway:
             self.registry.update_pins(new.gateway.devices, new.gateway.areas)
             for instance_id in plan.start + plan.restart:
                 self.start_instance(instance_id)
+            old_rules = (old.gateway.rules, old.gateway.site.timezone)
+            rules_changed = old_rules != (new.gateway.rules, new.gateway.site.timezone)
+            if rules_changed:
+                if self.rules is not None:
+                    await self.rules.stop()
+                self._start_rules()
             await self.journal.append(
                 AuditEntry(
                     actor=actor,
                     action="config.reload",
                     target=f"{self.site}/gateway",
-                    detail={"source": new.source, **plan.summary()},
+                    detail={
+                        "source": new.source,
+                        **plan.summary(),
+                        "rules_reloaded": rules_changed,
+                        "rules": len(new.gateway.rules),
+                    },
                 )
             )
         log.info("config reloaded", source=new.source, **plan.summary())
@@ -309,6 +344,8 @@ class Gateway:
         self.watchdog.stop()
         if self.installed.manager is not None:
             self.installed.manager.hook.anfang_gateway_stopping()
+        if self.rules is not None:  # before the plugins: no linkage to a stopped plugin
+            await self.rules.stop()
         for runner in list(self.runners.values()):
             await runner.stop()
         for task in self._tasks:

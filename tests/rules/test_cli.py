@@ -1,0 +1,239 @@
+"""``anfang rules test`` (the dry run) and ``anfang check`` on rule references."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from gateway.cli.main import main
+from gateway.model.entities import Area, ArmingState, Device
+from gateway.registry.statedb import StateDB
+
+BANK = """\
+site: {id: branch-01, timezone: Asia/Shanghai}
+areas:
+  - {name: lobby, device: branch-01/panel-1, local_id: "1"}
+  - {name: vault, device: branch-01/panel-1, local_id: "2"}
+devices:
+  - {address: branch-01/panel-1/zone-3, name: Teller hold-up button, area: lobby}
+  - {address: branch-01/panel-1/zone-2, name: Lobby motion, area: lobby}
+  - {address: branch-01/cam-lobby, name: Lobby camera}
+  - {address: branch-01/door-1, name: Back door}
+  - {address: branch-01/ups-1, name: Light and siren relays}
+plugins:
+  - {id: demo, plugin: demo}
+rules:
+  - name: after-hours-intrusion
+    when: {kind: intrusion, phase: alarm}
+    if:
+      - armed: true
+      - schedule:
+          windows:
+            - {days: [mon, tue, wed, thu, fri], start: "18:00", end: "08:00"}
+            - {days: [sat, sun]}
+          holidays: [2026-10-01]
+    then:
+      - parallel:
+          - command: {target: branch-01/cam-lobby, action: camera.goto_preset, params: {preset: 1}}
+          - command: {target: branch-01/ups-1, action: output.set, params: {output: lights}}
+          - command: {target: branch-01/ups-1, action: output.set, params: {output: siren}}
+  - name: fire-release
+    when: {kind: fire, phase: alarm}
+    then:
+      - command: {target: branch-01/door-1, action: door.unlock, params: {area: "{area}"}}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """main() points logging at this test's captured stderr; later tests must not log there."""
+    saved = structlog.get_config()
+    handlers = list(logging.getLogger().handlers)
+    yield
+    structlog.configure(**saved)
+    logging.getLogger().handlers[:] = handlers
+
+
+def write(tmp_path: Path, config: str = BANK) -> Path:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(config)
+    return cfg
+
+
+def armed_data_dir(tmp_path: Path, arming: ArmingState) -> Path:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    db = StateDB(data / "state.sqlite3")
+    area = Area(site="branch-01", name="lobby", device="branch-01/panel-1", local_id="1")
+    db.put("area", area.address, area.model_copy(update={"arming": arming}).model_dump(mode="json"))
+    db.flush()
+    db.close()
+    return data
+
+
+def event_file(tmp_path: Path, **fields: object) -> Path:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"phase": "alarm", **fields}))
+    return path
+
+
+def test_dry_run_lists_matching_rules_their_commands_and_why_others_do_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write(tmp_path)
+    data = armed_data_dir(tmp_path, ArmingState.AWAY)
+    event = event_file(tmp_path, kind="intrusion", source="branch-01/panel-1/zone-2", area="1")
+    code = main(
+        [
+            "--data-dir",
+            str(data),
+            "rules",
+            "test",
+            "-c",
+            str(cfg),
+            "--event",
+            str(event),
+            "--at",
+            "2026-03-02T21:30",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "at 2026-03-02 21:30:00 Mon Asia/Shanghai" in out
+    assert "1 rule(s) match:\n  after-hours-intrusion\n    at the same time:" in out
+    assert 'send camera.goto_preset to branch-01/cam-lobby {"preset": 1}' in out
+    assert 'send output.set to branch-01/ups-1 {"output": "siren"}' in out
+    assert "fire-release: when: kind intrusion is not fire" in out
+
+    code = main(
+        [
+            "--data-dir",
+            str(data),
+            "rules",
+            "test",
+            "-c",
+            str(cfg),
+            "--event",
+            str(event),
+            "--at",
+            "2026-03-02T10:00+08:00",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "no rule matches" in out
+    assert "after-hours-intrusion: if[1]: mon 2026-03-02 10:00 Asia/Shanghai is outside" in out
+
+
+def test_dry_run_explains_a_disarmed_area_and_fills_in_templates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write(tmp_path)
+    data = armed_data_dir(tmp_path, ArmingState.DISARMED)
+    intrusion = event_file(tmp_path, kind="intrusion", source="branch-01/panel-1/zone-2")
+    main(
+        [
+            "--data-dir",
+            str(data),
+            "rules",
+            "test",
+            "-c",
+            str(cfg),
+            "--event",
+            str(intrusion),
+            "--at",
+            "2026-03-02T21:30",
+        ]
+    )
+    assert (
+        "after-hours-intrusion: if[0]: area lobby is disarmed, not armed" in capsys.readouterr().out
+    )
+    fire = event_file(tmp_path, kind="fire", source="branch-01/panel-1/zone-3")
+    main(["--data-dir", str(data), "rules", "test", "-c", str(cfg), "--event", str(fire)])
+    out = capsys.readouterr().out
+    assert 'send door.unlock to branch-01/door-1 {"area": "branch-01/lobby"}' in out
+
+
+def test_dry_run_rejects_a_bad_event_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write(tmp_path)
+    bad = event_file(tmp_path, kind="intrusion")  # no source
+    assert main(["rules", "test", "-c", str(cfg), "--event", str(bad)]) == 2
+    assert "source: Field required" in capsys.readouterr().err
+
+
+def test_check_accepts_the_bank_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write(tmp_path)
+    assert main(["--data-dir", str(tmp_path / "empty"), "check", "-c", str(cfg)]) == 0
+    assert "2 rule(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        (
+            "{target: branch-01/cam-nowhere, action: camera.goto_preset}",
+            "rules[2].then[0].command.target: unknown device 'branch-01/cam-nowhere'",
+        ),
+        (
+            "{target: branch-01/cam-lobby, action: camera.zoom}",
+            "rules[2].then[0].command.action: no configured plugin supports camera.zoom",
+        ),
+        (
+            "{target: branch-01/vault, action: door.unlock}",
+            "rules[2].then[0].command.action: branch-01/vault is an area",
+        ),
+    ],
+)
+def test_check_rejects_rules_naming_a_missing_device_or_action(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rule: str, problem: str
+) -> None:
+    cfg = write(tmp_path, BANK + f"  - name: broken\n    then: [{{command: {rule}}}]\n")
+    assert main(["--data-dir", str(tmp_path / "empty"), "check", "-c", str(cfg)]) == 2
+    assert problem in capsys.readouterr().err
+
+
+def test_check_rejects_a_missing_area_and_an_unknown_derived_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = (
+        "  - name: broken\n    when: {area: attic}\n    if: [{disarmed: [cellar]}]\n"
+        "    then: [{event: {kind: intrusion.imagined}}]\n"
+    )
+    cfg = write(tmp_path, BANK + extra)
+    assert main(["--data-dir", str(tmp_path / "empty"), "check", "-c", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "rules[2].when.area: unknown area 'attic'" in err
+    assert "rules[2].if[0].disarmed: unknown area 'cellar'" in err
+    assert "rules[2].then[0].event.kind: kind 'intrusion.imagined' is not registered" in err
+
+
+def test_check_uses_what_the_registry_knows_of_devices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    db = StateDB(data / "state.sqlite3")
+    cam = Device(
+        address="branch-01/cam-2", kind="ipc", plugin="demo", capabilities=["camera.goto_preset"]
+    )
+    db.put("device", cam.address, cam.model_dump(mode="json"))
+    db.flush()
+    db.close()
+    ok = (
+        "  - name: seen\n"
+        "    then: [{command: {target: branch-01/cam-2, action: camera.goto_preset}}]\n"
+    )
+    cfg = write(tmp_path, BANK + ok)
+    assert main(["--data-dir", str(data), "check", "-c", str(cfg)]) == 0
+    capsys.readouterr()
+    cfg = write(tmp_path, BANK + ok.replace("camera.goto_preset", "door.unlock"))
+    assert main(["--data-dir", str(data), "check", "-c", str(cfg)]) == 2
+    assert "branch-01/cam-2 does not support door.unlock (it supports: camera.goto_preset)" in (
+        capsys.readouterr().err
+    )
