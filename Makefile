@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dc09_ingest.py --quick
 	$(BIN)/python bench/api.py --quick
 	$(BIN)/python bench/modbus_poll.py --quick
+	$(BIN)/python bench/rules.py --quick
 
 docs: $(STAMP)
 	$(BIN)/python -m gateway.model.docgen
