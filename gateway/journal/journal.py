@@ -109,6 +109,9 @@ class Journal:
         self.committed_seq = head.seq
         self.wakeup = asyncio.Event()
         self._cursors_in_use: set[str] = set()
+        self._cursor_commits: dict[str, int] = {}
+        """Newest position committed per cursor in this process, perhaps not on disk yet: a
+        consumer that takes a cursor over (an engine replaced by a reload) starts from here."""
         self._consumers: set[Consumer] = set()
         self.closed = False
         self._anchor = chain.AnchorWriter(chain.anchor_path(self.db_path))
@@ -284,6 +287,8 @@ class Journal:
                     "needs its own cursor name"
                 )
             stored = self.reader.cursor(cursor)
+            if cursor in self._cursor_commits:
+                stored = max(stored or 0, self._cursor_commits[cursor])
             if stored is not None:
                 position = stored
             elif after is not None:
@@ -300,6 +305,8 @@ class Journal:
         return consumer
 
     def commit_cursor(self, name: str, seq: int) -> None:
+        if seq > self._cursor_commits.get(name, -1):
+            self._cursor_commits[name] = seq
         self._writer.submit_cursor(name, seq)
 
     def release_cursor(self, consumer: Consumer) -> None:

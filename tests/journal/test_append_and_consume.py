@@ -128,6 +128,21 @@ async def test_cursor_name_held_by_two_consumers_is_refused(data_dir: Path) -> N
         j.subscribe(cursor="mqtt").close()
 
 
+async def test_a_cursor_taken_over_at_once_starts_where_it_was_committed(data_dir: Path) -> None:
+    """A consumer replaced in the same process (a reload) must not wait for the position to
+    reach the disk: it starts from the newest commit, not the older stored one."""
+    async with await Journal.open(data_dir) as j:
+        for i in range(6):
+            await j.append(ev(i))
+        first = j.subscribe(Filter(), cursor="rules")
+        batch = await first.next_batch(limit=4)
+        first.commit(batch[-1].seq)  # queued for the next transaction, not yet written
+        first.close()
+        second = j.subscribe(Filter(), cursor="rules")
+        assert [r.seq for r in await second.next_batch()] == [5, 6]
+        second.close()
+
+
 async def test_slow_consumer_never_blocks_appends_and_catches_up_in_order(data_dir: Path) -> None:
     async with await Journal.open(data_dir, tail_size=256) as j:
         slow = j.subscribe(Filter(), cursor="slow")  # never reads while we append
