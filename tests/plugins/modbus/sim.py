@@ -139,7 +139,7 @@ class _Served:
         return [int(v) for v in values]
 
     async def stop(self) -> None:
-        await self.server.shutdown()
+        await self.server.shutdown()  # type: ignore[no-untyped-call]  # untyped in pymodbus
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

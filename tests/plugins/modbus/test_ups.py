@@ -99,7 +99,8 @@ async def test_a_dead_unit_on_the_same_connection_does_not_stall_the_live_one(
     dead, live = modbus.devices[DEAD], modbus.devices[UPS]
     await wait_for(lambda: dead.online is False)
     await wait_for(lambda: gateway.registry.devices[DEAD].status is DeviceStatus.OFFLINE)
-    assert phases(gateway, "device.offline", DEAD) == ["alarm"]
+    # the registry marks the device offline, then journals the event: wait, do not assume
+    await wait_for(lambda: phases(gateway, "device.offline", DEAD) == ["alarm"])
     assert "no response" in (dead.last_error or "")
 
     await server.set(1, 0, [0x0000, 0x0004])
