@@ -14,12 +14,6 @@ from typing import Any
 from gateway.journal.records import JournalRecord, RecordType
 
 
-def _kind_matches(pattern: str, kind: str) -> bool:
-    if "*" in pattern or "?" in pattern:
-        return fnmatch.fnmatchcase(kind, pattern)
-    return kind == pattern or kind.startswith(pattern + ".")
-
-
 @dataclass(frozen=True, slots=True)
 class Filter:
     """Matches records by type, kind prefix or glob, source glob, phase and priority.
@@ -34,6 +28,18 @@ class Filter:
     sources: tuple[str, ...] = ()
     phases: frozenset[str] = frozenset()
     max_priority: int | None = None
+    # Derived once: every live consumer runs ``matches`` on every record, so the kind test is
+    # a set lookup and one C-level ``startswith`` instead of a generator over patterns.
+    _kind_exact: frozenset[str] = field(init=False, repr=False, compare=False)
+    _kind_prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _kind_globs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plain = [p for p in self.kinds if not ("*" in p or "?" in p)]
+        globs = tuple(p for p in self.kinds if "*" in p or "?" in p)
+        object.__setattr__(self, "_kind_exact", frozenset(plain))
+        object.__setattr__(self, "_kind_prefixes", tuple(p + "." for p in plain))
+        object.__setattr__(self, "_kind_globs", globs)
 
     @classmethod
     def build(
@@ -62,8 +68,14 @@ class Filter:
     def matches(self, record: JournalRecord) -> bool:
         if self.types and record.rtype not in self.types:
             return False
-        if self.kinds and not any(_kind_matches(p, record.kind) for p in self.kinds):
-            return False
+        if self.kinds:
+            kind = record.kind
+            if not (
+                kind in self._kind_exact
+                or kind.startswith(self._kind_prefixes)
+                or any(fnmatch.fnmatchcase(kind, p) for p in self._kind_globs)
+            ):
+                return False
         if self.sources and not any(fnmatch.fnmatchcase(record.source, p) for p in self.sources):
             return False
         if self.phases and record.phase not in self.phases:
