@@ -123,9 +123,9 @@ def lags_in(text: str, now: datetime) -> list[float]:
     return out
 
 
-async def follow(url: str, headers: dict[str, str], seconds: float, lags: list[float]) -> int:
+async def follow(ws: Any, seconds: float, lags: list[float]) -> int:
     received = 0
-    async with websockets.connect(url, additional_headers=headers, max_size=2**22) as ws:
+    async with ws:
         stop_at = time.monotonic() + seconds
         while time.monotonic() < stop_at:
             try:
@@ -142,15 +142,20 @@ async def follow(url: str, headers: dict[str, str], seconds: float, lags: list[f
 
 
 def run_followers(url: str, token: str, clients: int, seconds: float) -> None:
-    """A follower process: ``clients`` connections; prints received count and a lag histogram
-    (0.1 ms buckets) as one JSON line."""
+    """A follower process: connects ``clients`` WebSockets, prints ``ready``, follows for
+    ``seconds``, then prints the received count and a lag histogram (0.1 ms buckets) as JSON."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     lags: list[float] = []
 
     async def main() -> int:
-        counts = await asyncio.gather(
-            *(follow(url, headers, seconds, lags) for _ in range(clients))
+        sockets = await asyncio.gather(
+            *(
+                websockets.connect(url, additional_headers=headers, max_size=2**22)
+                for _ in range(clients)
+            )
         )
+        print("ready", flush=True)
+        counts = await asyncio.gather(*(follow(ws, seconds, lags) for ws in sockets))
         return sum(counts)
 
     received = asyncio.run(main())
@@ -162,8 +167,10 @@ def run_followers(url: str, token: str, clients: int, seconds: float) -> None:
 
 
 def start_followers(url: str, token: str, seconds: float) -> list[subprocess.Popen[bytes]]:
+    """The follower processes, returned once every client is connected (each says ``ready``):
+    a client that connected late would miss the first events and count as a loss."""
     per = CLIENTS // FOLLOWER_PROCESSES
-    return [
+    procs = [
         subprocess.Popen(
             [sys.executable, __file__, "--follow", url, token or "-", str(per), str(seconds)],
             cwd=REPO,
@@ -171,6 +178,11 @@ def start_followers(url: str, token: str, seconds: float) -> list[subprocess.Pop
         )
         for _ in range(FOLLOWER_PROCESSES)
     ]
+    for proc in procs:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise RuntimeError("a follower process could not connect its clients")
+    return procs
 
 
 def collect_followers(procs: list[subprocess.Popen[bytes]]) -> tuple[int, list[float]]:
@@ -236,7 +248,6 @@ async def measure_anfang(seconds: float) -> dict[str, Any]:
             headers = {"Authorization": f"Bearer {token}"}
             url = f"ws://127.0.0.1:{api_port}/api/v1/events/stream?kind=intrusion&batch=true"
             followers = start_followers(url, token, seconds + 3)
-            await asyncio.sleep(2.0)  # every client connected
             sent = await feed_panels(rx_port, seconds)
             received, lags = await asyncio.to_thread(collect_followers, followers)
             query = await query_rate(api_port, headers)
