@@ -11,7 +11,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
@@ -161,10 +161,18 @@ class PluginContext(ContextBase):
         await self.registry.heard(event.source)
         return seq
 
-    def subscribe(self, flt: Filter | None = None, cursor: str | None = None) -> Consumer:
-        """Read the journal from a durable cursor (named per instance) or from now on."""
+    def subscribe(
+        self,
+        flt: Filter | None = None,
+        cursor: str | None = None,
+        *,
+        new_cursor_start: Literal["beginning", "head"] = "beginning",
+    ) -> Consumer:
+        """Read the journal from a durable cursor (named per instance) or from now on. A cursor
+        seen for the first time starts at the journal's beginning, or at its head when a
+        connector should not replay the site's history on its first start."""
         name = None if cursor is None else f"{self.instance_id}.{cursor}"
-        consumer = self.journal.subscribe(flt, name)
+        consumer = self.journal.subscribe(flt, name, new_cursor_start=new_cursor_start)
         self._consumers.append(consumer)
         return consumer
 

@@ -15,7 +15,7 @@ import itertools
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import pydantic_core
 import structlog
@@ -248,10 +248,22 @@ class RemoteContext(ContextBase):
         self.counters["events_published"] += 1
         return int(seq)
 
-    def subscribe(self, flt: Filter | None = None, cursor: str | None = None) -> RemoteConsumer:
+    def subscribe(
+        self,
+        flt: Filter | None = None,
+        cursor: str | None = None,
+        *,
+        new_cursor_start: Literal["beginning", "head"] = "beginning",
+    ) -> RemoteConsumer:
         """Read the journal from a durable cursor (named per instance) or from now on."""
         cid = next(self._consumer_ids)
-        self._link.notify("subscribe", consumer=cid, filter=filter_to_wire(flt), cursor=cursor)
+        self._link.notify(
+            "subscribe",
+            consumer=cid,
+            filter=filter_to_wire(flt),
+            cursor=cursor,
+            start=new_cursor_start,
+        )
         name = None if cursor is None else f"{self.instance_id}.{cursor}"
         consumer = RemoteConsumer(self._link, cid, flt or Filter(), name)
         self._consumers.append(consumer)

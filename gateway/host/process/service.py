@@ -94,7 +94,9 @@ class ChildService:
         """A notification, as ``subscribe`` is synchronous; an error waits for ``next_batch``."""
         try:
             consumer: Consumer | Exception = self._ctx.subscribe(
-                filter_from_wire(p["filter"]), p["cursor"]
+                filter_from_wire(p["filter"]),
+                p["cursor"],
+                new_cursor_start="head" if p.get("start") == "head" else "beginning",
             )
         except Exception as exc:
             consumer = exc

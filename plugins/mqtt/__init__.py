@@ -1,0 +1,1 @@
+"""The MQTT connector: the journal's events north to a broker, commands back, HA discovery."""
