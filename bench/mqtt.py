@@ -84,9 +84,13 @@ def events(n: int) -> list[Event]:
     ]
 
 
-async def poll(done: Callable[[], bool]) -> None:
-    """Check every 2 ms (the bench's own clock; nothing in the connector waits on it)."""
-    while not done():  # noqa: ASYNC110 - polling a counter is the measurement here
+async def poll(done: Callable[[], bool], limit_s: float = 300.0) -> None:
+    """Check every 2 ms (the bench's own clock; nothing in the connector waits on it); a run
+    that never finishes is an error, not a hung CI job."""
+    deadline = time.monotonic() + limit_s
+    while not done():  # polling a counter is the measurement here
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"bench run did not finish within {limit_s:.0f} s")
         await asyncio.sleep(0.002)
 
 
@@ -99,7 +103,8 @@ async def fill(data_dir: Path, batch: list[Event]) -> None:
 async def run_connector(workdir: Path, port: int, n: int, window: int | None) -> dict[str, Any]:
     data = workdir / f"data-{window}"
     await fill(data, events(n))
-    config: dict[str, Any] = {"port": port, "client_id": f"bench-{window}"}
+    # history: the backlog was journaled before the connector's first start
+    config: dict[str, Any] = {"port": port, "client_id": f"bench-{window}", "history": True}
     if window is not None:
         config["window"] = window
     cfg = workdir / f"anfang-{window}.yaml"
