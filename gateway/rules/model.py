@@ -7,14 +7,13 @@ key path (``rules[2].when.where``) before the gateway starts, not when an alarm 
 from __future__ import annotations
 
 import re
-import zoneinfo
 from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from gateway.model.common import ACTION_PATTERN
+from gateway.model.common import ACTION_PATTERN, TimeZoneName
 from gateway.model.kinds import Phase
 from gateway.rules.expr import ExpressionError, compile_expression
 
@@ -111,17 +110,9 @@ class Schedule(Strict):
         description="a holiday counts as inside the schedule all day (after-hours rules)",
     )
     outside: bool = Field(default=False, description="hold outside the windows instead")
-    timezone: str | None = Field(default=None, description="IANA zone; the site's by default")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                zoneinfo.ZoneInfo(value)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName | None = Field(
+        default=None, description="IANA zone; the site's by default"
+    )
 
 
 class DeviceIs(Strict):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from gateway.model.address import SEGMENT_PATTERN
+from gateway.model.common import TimeZoneName
 from plugins.sia_dc09.dc09 import Dc09Error, Key
 
 ACCOUNT_PATTERN = r"^[0-9A-Fa-f]{3,16}$"
@@ -33,7 +32,7 @@ class AccountConfig(Strict):
     supervision_s: float | None = Field(
         default=None, gt=0, description="link-test interval: device.offline when it is missed"
     )
-    timezone: str | None = Field(
+    timezone: TimeZoneName | None = Field(
         default=None,
         description="the panel sends local time in this IANA zone (a vendor quirk); default UTC",
     )
@@ -50,16 +49,6 @@ class AccountConfig(Strict):
         except Dc09Error as exc:
             raise ValueError(f"account {self.account}: {exc}") from None
         return self
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                zoneinfo.ZoneInfo(value)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
 
 class Variants(Strict):
