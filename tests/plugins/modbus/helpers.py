@@ -56,5 +56,14 @@ def phases(gw: Gateway, kind: str, source: str) -> list[str]:
     return [str(e.phase) for e in events(gw, kind, source)]
 
 
+def telemetry(gw: Gateway, source: str, point: str) -> list[object]:
+    """Every value ``point`` took in the telemetry events of ``source``, in journal order."""
+    return [
+        e.data["values"][point]
+        for e in events(gw, "modbus.telemetry", source)
+        if point in e.data["values"]
+    ]
+
+
 def cmd(target: str, action: str, **params: Any) -> Command:
     return Command(target=target, action=action, params=params, issued_by="test")

@@ -19,7 +19,15 @@ from gateway.host import Gateway
 from gateway.model.command import ResultStatus
 from gateway.model.entities import DeviceStatus
 from plugins.modbus.frames import Adu, FrameError, decode_rtu
-from tests.plugins.modbus.helpers import cmd, events, phases, plugin, start_gateway, wait_for
+from tests.plugins.modbus.helpers import (
+    cmd,
+    events,
+    phases,
+    plugin,
+    start_gateway,
+    telemetry,
+    wait_for,
+)
 from tests.plugins.modbus.sim import ApcUps, PtyPair, SerialSimServer, Silent
 
 CONFIG = """\
@@ -93,14 +101,6 @@ async def gateway(tmp_path: Path, bus: Bus) -> AsyncIterator[Gateway]:
     await gw.stop()
 
 
-def telemetry(gw: Gateway, point: str) -> list[object]:
-    return [
-        e.data["values"][point]
-        for e in events(gw, "modbus.telemetry", UPS)
-        if point in e.data["values"]
-    ]
-
-
 def frames(buffers: list[bytes]) -> list[Adu]:
     """The whole RTU frames among what the server read or wrote (partial reads are skipped)."""
     out = []
@@ -128,8 +128,8 @@ async def test_mains_loss_and_restore_arrive_over_the_serial_line(
     assert modbus.links["bus"].endpoint.describe() == f"rtu:{bus.pty.gateway_end}@9600"
     assert modbus.lines[0].pacing_s == pytest.approx(3.5 * 11 / 9600)  # 3.5 characters
 
-    await wait_for(lambda: telemetry(gateway, "battery_charge") == [100.0])
-    assert telemetry(gateway, "output_voltage") == [230.0]
+    await wait_for(lambda: telemetry(gateway, UPS, "battery_charge") == [100.0])
+    assert telemetry(gateway, UPS, "output_voltage") == [230.0]
     assert events(gateway, "power.on_battery") == []
 
     await server.set(1, 0, [0x0000, 0x0044])  # on battery + input not acceptable
@@ -197,7 +197,7 @@ async def test_a_command_writes_and_reads_back_over_the_serial_line(
 async def test_the_adapter_unplugged_and_plugged_back(gateway: Gateway, bus: Bus) -> None:
     modbus = plugin(gateway)
     live, line = modbus.devices[UPS], modbus.lines[0]
-    await wait_for(lambda: telemetry(gateway, "battery_charge") == [100.0])
+    await wait_for(lambda: telemetry(gateway, UPS, "battery_charge") == [100.0])
 
     await bus.unplug()  # the serial port is gone: the line cannot reopen it
     await wait_for(lambda: line.counters["connect_failures"] >= 1)

@@ -15,7 +15,15 @@ import pytest
 from gateway.host import Gateway
 from gateway.model.command import ResultStatus
 from gateway.model.entities import DeviceStatus
-from tests.plugins.modbus.helpers import cmd, events, phases, plugin, start_gateway, wait_for
+from tests.plugins.modbus.helpers import (
+    cmd,
+    events,
+    phases,
+    plugin,
+    start_gateway,
+    telemetry,
+    wait_for,
+)
 from tests.plugins.modbus.sim import ApcUps, Silent, SimServer
 
 CONFIG = """\
@@ -51,21 +59,13 @@ async def gateway(tmp_path: Path, ups: tuple[SimServer, ApcUps]) -> AsyncIterato
     await gw.stop()
 
 
-def telemetry(gw: Gateway, point: str) -> list[object]:
-    return [
-        e.data["values"][point]
-        for e in events(gw, "modbus.telemetry", UPS)
-        if point in e.data["values"]
-    ]
-
-
 async def test_mains_loss_battery_drain_and_overload_become_canonical_events(
     gateway: Gateway, ups: tuple[SimServer, ApcUps]
 ) -> None:
     server, _ = ups
-    await wait_for(lambda: telemetry(gateway, "battery_charge") == [100.0])
-    assert telemetry(gateway, "output_voltage") == [230.0]
-    assert telemetry(gateway, "output_frequency") == [50.0]
+    await wait_for(lambda: telemetry(gateway, UPS, "battery_charge") == [100.0])
+    assert telemetry(gateway, UPS, "output_voltage") == [230.0]
+    assert telemetry(gateway, UPS, "output_frequency") == [50.0]
     assert events(gateway, "power.on_battery") == []
 
     await server.set(1, 0, [0x0000, 0x0044])  # on battery + input not acceptable
@@ -80,7 +80,7 @@ async def test_mains_loss_battery_drain_and_overload_become_canonical_events(
     await server.set(1, 130, [27 * 512])  # 27 %: above 25 but inside the hysteresis (30)
     await server.set(1, 0, [0x0020, 0x0044])  # overload (bit 21) while on battery
     await wait_for(lambda: phases(gateway, "power.overload", UPS) == ["alarm"])
-    await wait_for(lambda: 27.0 in telemetry(gateway, "battery_charge"))
+    await wait_for(lambda: 27.0 in telemetry(gateway, UPS, "battery_charge"))
     assert phases(gateway, "power.battery_low", UPS) == ["alarm"]
 
     await server.set(1, 0, [0x0000, 0x0002])  # mains back, overload gone
