@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,6 +79,9 @@ class AuthStore:
         self.lockout = lockout
         self._audit = audit
         self._verify_slots = asyncio.Semaphore(VERIFY_SLOTS)
+        self._per_user: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     # -- users ---------------------------------------------------------------------------------
 
@@ -184,11 +188,20 @@ class AuthStore:
         return self._login_finish(name, remote, encoded, checked)
 
     async def login_async(self, name: str, password: str, remote: str | None = None) -> Principal:
-        """:meth:`login` with the argon2 work in a thread, a few at a time."""
-        encoded = self._login_begin(name, remote)
-        async with self._verify_slots:
-            checked = await asyncio.to_thread(_check, encoded, password)
-        return self._login_finish(name, remote, encoded, checked)
+        """:meth:`login` with the argon2 work in a thread, a few at a time.
+
+        Attempts on one user name are judged one after the other, in arrival order: checked
+        side by side, a right guess finishing before earlier wrong ones were counted would slip
+        past the lockout. (The lock lives only while someone waits on it.)
+        """
+        lock = self._per_user.get(name)
+        if lock is None:
+            lock = self._per_user[name] = asyncio.Lock()
+        async with lock:
+            encoded = self._login_begin(name, remote)
+            async with self._verify_slots:
+                checked = await asyncio.to_thread(_check, encoded, password)
+            return self._login_finish(name, remote, encoded, checked)
 
     def _login_begin(self, name: str, remote: str | None) -> str | None:
         """The stored hash to check against (None: no such user), after the lockout check."""
