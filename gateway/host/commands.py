@@ -55,10 +55,19 @@ class CommandDispatcher:
 
         Raises JournalWriteError if the command itself cannot be journaled: then nothing is done.
         """
+        return await self.complete(await self.accept(command))
+
+    async def accept(self, command: Command) -> Command:
+        """Give the command its deadline and journal it; what :meth:`complete` carries out.
+        Split from it so an API can answer "accepted" only once the command can be found."""
         if command.deadline is None:
             deadline = self._clock.now() + timedelta(seconds=self._default_deadline_s)
             command = command.model_copy(update={"deadline": deadline})
         await self._journal.append(command)
+        return command
+
+    async def complete(self, command: Command) -> CommandResult:
+        """Carry out an accepted command; its result is journaled and returned."""
         started = self._clock.monotonic()
         try:
             result = await self._carry_out(command)

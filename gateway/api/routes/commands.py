@@ -46,8 +46,11 @@ async def send_command(
         issued_by=f"api:{principal.name}",
     )
     gateway = request.app.state.gateway
-    if not wait:
-        task = asyncio.create_task(gateway.dispatch(command), name=f"api-command:{command.id}")
+    if not wait:  # journaled before the 202, so the location answers at once
+        accepted = await gateway.commands.accept(command)
+        task = asyncio.create_task(
+            gateway.commands.complete(accepted), name=f"api-command:{command.id}"
+        )
         pending: set[asyncio.Task[Any]] = request.app.state.pending_commands
         pending.add(task)
         task.add_done_callback(pending.discard)
