@@ -116,6 +116,18 @@ CORE_KINDS: tuple[KindSpec, ...] = (
     _k("journal.tamper", 1, CONDITION, "Journal chain does not match its anchor"),
     _k("gateway.started", 4, ONE_OFF, "The gateway process started"),
     _k("gateway.stopped", 4, ONE_OFF, "The gateway process stopped cleanly"),
+    # incidents: how an alarm is handled to the end (gateway/incidents)
+    _k("incident.opened", 2, ONE_OFF, "An incident was opened for an alarm"),
+    _k("incident.joined", 4, ONE_OFF, "Another alarm joined an open incident"),
+    _k("incident.acknowledged", 4, ONE_OFF, "An operator acknowledged an incident"),
+    _k("incident.escalated", 1, ONE_OFF, "An incident was not acknowledged in time"),
+    _k("incident.noted", 4, ONE_OFF, "An operator or rule added a note to an incident"),
+    _k("incident.police_receipt", 4, ONE_OFF, "The police confirmed receipt of an alarm report"),
+    _k("incident.restored", 4, ONE_OFF, "The alarm behind an incident was restored"),
+    _k("incident.closed", 4, ONE_OFF, "An incident was closed"),
+    # notifications (delivered by notifier plugins, from the journal)
+    _k("notify.request", 4, ONE_OFF, "A notification to deliver over a notifier channel"),
+    _k("notify.result", 4, ONE_OFF, "What became of a notification: delivered or failed"),
     _k("test.periodic", 4, ONE_OFF, "Periodic test report / link test"),
     _k("test.manual", 4, ONE_OFF, "Test report started by a person"),
 )
