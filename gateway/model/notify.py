@@ -8,9 +8,13 @@ survives a restart and a mail server that is down for an hour: delivery is retri
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.model.event import Event
+from gateway.model.kinds import Phase
 
 REQUEST_KIND = "notify.request"
 RESULT_KIND = "notify.result"
@@ -44,6 +48,33 @@ class NotifyResult(BaseModel):
     """The id of the ``notify.request`` event."""
     channel: str
     status: Literal["delivered", "failed"]
-    attempts: int = Field(ge=1)
+    attempts: int = Field(ge=0)
+    """Delivery attempts made; 0 when the request was refused unsent (invalid, expired)."""
     detail: str = Field(default="", max_length=1000)
     to: list[str] = Field(default_factory=list)
+
+
+def request_event(
+    request: NotifyRequest,
+    *,
+    source: str,
+    priority: int,
+    plugin: str,
+    now: datetime,
+    area: str | None = None,
+    zone: str | None = None,
+) -> Event:
+    """The ``notify.request`` record for ``request``, about ``source``."""
+    return Event(
+        kind=REQUEST_KIND,
+        phase=Phase.MOMENTARY,
+        priority=priority,
+        source=source,
+        area=area,
+        zone=zone,
+        occurred_at=now,
+        received_at=now,
+        plugin=plugin,
+        text=request.subject[:1000],
+        data=request.model_dump(mode="json", exclude_none=True),
+    )

@@ -1,0 +1,1 @@
+"""SMS notifications through any HTTP SMS gateway, described by a request template."""

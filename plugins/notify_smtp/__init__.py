@@ -1,0 +1,1 @@
+"""E-mail notifications over SMTP: ``notify.request`` in, a MIME message out, ``notify.result``."""
