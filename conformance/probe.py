@@ -44,7 +44,7 @@ def open_fds() -> dict[int, str]:
     return fds
 
 
-HOST_TASKS = ("journal-", "area-tracker", "registry-", "conformance-")
+HOST_TASKS = ("journal-", "area-tracker", "incident-", "registry-", "conformance-")
 """Tasks the gateway or the kit itself runs; never the plugin's."""
 
 

@@ -15,6 +15,7 @@ from gateway.api.routes import (
     admin,
     commands,
     events,
+    incidents,
     metrics,
     records,
     registry,
@@ -98,6 +99,7 @@ def create_app(gateway: Gateway, auth: AuthStore, *, https: bool = False) -> Fas
     app.state.counters = Counter()
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    for module in (status, session, metrics, events, registry, commands, records, admin):
+    modules = (status, session, metrics, events, registry, commands, incidents, records, admin)
+    for module in modules:
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.incidents.config import IncidentsConfig
 from gateway.journal.retention import RetentionPolicy
 from gateway.model.address import SEGMENT_PATTERN, AddressStr
 from gateway.model.common import TimeZoneName
@@ -102,6 +103,10 @@ class GatewayConfig(Strict):
     log: LogConfig = Field(default_factory=LogConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     rules: list[Rule] = Field(default_factory=list, description="linkage rules (docs/rules.md)")
+    incidents: IncidentsConfig = Field(
+        default_factory=IncidentsConfig,
+        description="alarm classes, grades, response plans, escalation (docs/incidents.md)",
+    )
     include: list[Path] = Field(
         default_factory=list,
         description="rule files (each with a top-level 'rules:' list), relative to this file",

@@ -20,6 +20,7 @@ from gateway.host.commands import CommandDispatcher
 from gateway.host.instance import InstanceRunner
 from gateway.host.reload import ReloadError, ReloadPlan, plan_reload
 from gateway.host.watchdog import LoopWatchdog, StallReport
+from gateway.incidents.tracker import IncidentTracker
 from gateway.journal import Journal
 from gateway.model.address import GbCodeAllocator
 from gateway.model.command import AuditEntry, Command, CommandResult
@@ -80,6 +81,7 @@ class Gateway:
         self.areas: AreaTracker
         self.commands: CommandDispatcher
         self.rules: RuleEngine | None = None
+        self.incidents: IncidentTracker
 
     async def start(self) -> None:
         g = self.config.gateway
@@ -126,6 +128,15 @@ class Gateway:
             )
         )
         await self._restore_faults_of_removed_instances()
+        self.incidents = IncidentTracker(
+            g.incidents,
+            journal=self.journal,
+            state=self.statedb,
+            clock=self.clock,
+            area_of=self.registry.area_of,
+            areas_caught_up=self.areas.caught_up,
+        )
+        self.incidents.start()
         self._start_rules()
         if self._serve_api and g.api.enabled:  # before plugins: a taken port fails fast
             await self._start_api()
@@ -234,6 +245,7 @@ class Gateway:
             kinds=self.installed.kinds,
             site_zone=g.site.timezone,
             areas_caught_up=self.areas.caught_up,
+            incidents=self.incidents,
         )
         self.rules.start()
 
@@ -261,6 +273,9 @@ class Gateway:
                 if self.rules is not None:
                     await self.rules.stop()
                 self._start_rules()
+            incidents_changed = old.gateway.incidents != new.gateway.incidents
+            if incidents_changed:
+                self.incidents.reconfigure(new.gateway.incidents)
             await self.journal.append(
                 AuditEntry(
                     actor=actor,
@@ -271,6 +286,7 @@ class Gateway:
                         **plan.summary(),
                         "rules_reloaded": rules_changed,
                         "rules": len(new.gateway.rules),
+                        "incidents_reconfigured": incidents_changed,
                     },
                 )
             )
@@ -346,6 +362,7 @@ class Gateway:
             self.installed.manager.hook.anfang_gateway_stopping()
         if self.rules is not None:  # before the plugins: no linkage to a stopped plugin
             await self.rules.stop()
+        await self.incidents.stop()
         for runner in list(self.runners.values()):
             await runner.stop()
         for task in self._tasks:

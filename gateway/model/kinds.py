@@ -118,7 +118,6 @@ CORE_KINDS: tuple[KindSpec, ...] = (
     _k("gateway.stopped", 4, ONE_OFF, "The gateway process stopped cleanly"),
     # incidents: how an alarm is handled to the end (gateway/incidents)
     _k("incident.opened", 2, ONE_OFF, "An incident was opened for an alarm"),
-    _k("incident.joined", 4, ONE_OFF, "Another alarm joined an open incident"),
     _k("incident.acknowledged", 4, ONE_OFF, "An operator acknowledged an incident"),
     _k("incident.escalated", 1, ONE_OFF, "An incident was not acknowledged in time"),
     _k("incident.noted", 4, ONE_OFF, "An operator or rule added a note to an incident"),

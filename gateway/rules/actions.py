@@ -11,16 +11,20 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.event import Event
 from gateway.model.kinds import KindError, KindRegistry
+from gateway.model.notify import NotifyRequest, request_event
 from gateway.rules.facts import Facts
-from gateway.rules.model import Action, CommandAction, EventAction
+from gateway.rules.model import Action, CommandAction, EventAction, IncidentAction, NotifyAction
 from gateway.sdk.clock import Clock
+
+if TYPE_CHECKING:
+    from gateway.incidents.tracker import IncidentTracker
 
 Dispatch = Callable[[Command], Awaitable[CommandResult]]
 Append = Callable[[Event], Awaitable[int]]
@@ -67,6 +71,7 @@ class RunContext:
     append: Append
     clock: Clock
     kinds: KindRegistry
+    incidents: IncidentTracker | None = None
 
     def command(self, spec: CommandAction) -> Command:
         deadline = (
@@ -110,6 +115,10 @@ async def run_action(action: Action, ctx: RunContext) -> dict[str, Any]:
         return await _command(action.command, ctx)
     if action.event is not None:
         return await _event(action.event, ctx)
+    if action.incident is not None:
+        return await _incident(action.incident, ctx)
+    if action.notify is not None:
+        return await _notify(action.notify, ctx)
     if action.wait is not None:
         if action.wait > 0:
             await ctx.clock.sleep(action.wait)
@@ -149,6 +158,61 @@ async def _event(spec: EventAction, ctx: RunContext) -> dict[str, Any]:
         return {**entry, "status": "failed", "detail": str(exc)[:500]}
     seq = await ctx.append(event)
     return {**entry, "id": event.id, "seq": seq, "source": event.source, "status": "ok"}
+
+
+async def _incident(spec: IncidentAction, ctx: RunContext) -> dict[str, Any]:
+    from gateway.incidents.tracker import IncidentError
+
+    entry: dict[str, Any] = {"type": "incident"}
+    if ctx.incidents is None:
+        return {**entry, "status": "failed", "detail": "incidents are not running"}
+    note = render(spec.note, ctx.values) if spec.note else None
+    try:
+        if spec.incident_class is not None:
+            incident, opened = await ctx.incidents.open_for(
+                ctx.trigger, spec.incident_class, ctx.rule, note
+            )
+            entry["opened"] = opened
+        else:
+            assert note is not None
+            incident = await ctx.incidents.note_for(ctx.trigger, note, ctx.rule)
+            entry["noted"] = True
+    except IncidentError as exc:
+        return {**entry, "status": "failed", "detail": str(exc)[:500]}
+    return {**entry, "incident": incident.id, "status": "ok"}
+
+
+async def _notify(spec: NotifyAction, ctx: RunContext) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": "notify", "channel": spec.channel}
+    incident = None
+    if ctx.incidents is not None:
+        incident = ctx.incidents.open_incident_of(ctx.trigger.source, ctx.trigger.kind)
+    try:
+        request = NotifyRequest(
+            channel=spec.channel,
+            to=spec.to,
+            subject=render(spec.subject, ctx.values)[:500],
+            body=render(spec.body, ctx.values)[:20_000],
+            rule=ctx.rule,
+            incident=incident,
+        )
+    except ValidationError as exc:
+        return {
+            **entry,
+            "status": "failed",
+            "detail": f"bad notification: {exc.errors()[0]['msg']}",
+        }
+    event = request_event(
+        request,
+        source=ctx.trigger.source,
+        area=ctx.trigger.area,
+        zone=ctx.trigger.zone,
+        priority=ctx.trigger.priority,
+        plugin=RULES_PLUGIN,
+        now=ctx.clock.now(),
+    )
+    seq = await ctx.append(event)
+    return {**entry, "id": event.id, "seq": seq, "status": "ok"}
 
 
 def _worst(entries: list[dict[str, Any]]) -> str:

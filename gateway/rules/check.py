@@ -66,6 +66,29 @@ def check_rule_references(
                     issues.append(ConfigIssue(f"{here}.event.kind", str(exc)))
             if action.command is not None:
                 check_command(f"{here}.command", action.command.target, action.command.action)
+            if action.incident is not None and action.incident.incident_class is not None:
+                name = action.incident.incident_class
+                if gateway.incidents.get(name) is None:
+                    declared = ", ".join(c.name for c in gateway.incidents.classes) or "none"
+                    issues.append(
+                        ConfigIssue(
+                            f"{here}.incident.class",
+                            f"unknown incident class {name!r} (declared: {declared})",
+                        )
+                    )
+            if action.notify is not None:
+                check_channel(f"{here}.notify.channel", action.notify.channel)
+
+    def check_channel(where: str, channel: str) -> None:
+        if channel not in instances:
+            notifiers = [i for i, cls in instances.items() if cls is not None and _is_notifier(cls)]
+            issues.append(
+                ConfigIssue(
+                    where,
+                    f"unknown notifier channel {channel!r}: a channel is the id of an enabled "
+                    f"notifier plugin instance (configured: {', '.join(notifiers) or 'none'})",
+                )
+            )
 
     def check_command(where: str, target: str, action: str) -> None:
         if _TEMPLATE_MARK in target:
@@ -119,7 +142,14 @@ def check_rule_references(
     for i, rule in enumerate(gateway.rules):
         _check_rule(i, rule, check_area, addresses, issues)
         check_actions(f"rules[{i}].then", rule.then)
+    for i, cls in enumerate(gateway.incidents.classes):
+        for j, target in enumerate(cls.escalation.notify):
+            check_channel(f"incidents.classes[{i}].escalation.notify[{j}].channel", target.channel)
     return issues
+
+
+def _is_notifier(cls: Any) -> bool:
+    return any(base.__name__ == "NotifierPlugin" for base in getattr(cls, "__mro__", ()))
 
 
 def _check_rule(

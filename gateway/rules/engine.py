@@ -16,7 +16,7 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -29,6 +29,9 @@ from gateway.rules.facts import Facts
 from gateway.rules.index import KindIndex
 from gateway.rules.model import Rule, RunMode
 from gateway.sdk.clock import Clock
+
+if TYPE_CHECKING:
+    from gateway.incidents.tracker import IncidentTracker
 
 log = structlog.get_logger("anfang.rules")
 
@@ -70,6 +73,7 @@ class RuleEngine:
         kinds: KindRegistry,
         site_zone: str,
         areas_caught_up: Callable[[int], Awaitable[None]] | None = None,
+        incidents: IncidentTracker | None = None,
     ) -> None:
         self._journal = journal
         self._facts = facts
@@ -77,6 +81,7 @@ class RuleEngine:
         self._clock = clock
         self._kinds = kinds
         self._areas_caught_up = areas_caught_up
+        self._incidents = incidents
         register_kinds(kinds)
         compiled = [CompiledRule(r, site_zone) for r in rules]
         self.index = KindIndex(compiled)
@@ -303,6 +308,7 @@ class RuleEngine:
             self._journal.append,
             self._clock,
             self._kinds,
+            self._incidents,
         )
         entries: list[dict[str, Any]] = []
         status, reason = "ok", None

@@ -204,11 +204,43 @@ class EventAction(Strict):
         return None if value is None else _check_template(value)
 
 
+class IncidentAction(Strict):
+    """Open an incident of ``class`` for the trigger (or join the open one of its source and
+    kind), whatever the arming; with only ``note``, annotate the open one."""
+
+    incident_class: str | None = Field(default=None, alias="class", max_length=64)
+    note: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _something(self) -> IncidentAction:
+        if self.incident_class is None and self.note is None:
+            raise ValueError("give 'class' (open or join an incident), 'note', or both")
+        if self.note is not None:
+            _check_template(self.note)
+        return self
+
+
+class NotifyAction(Strict):
+    """A notification over a notifier channel (a notifier plugin instance), from the journal."""
+
+    channel: str = Field(min_length=1, max_length=100)
+    to: list[str] = Field(default_factory=list)
+    subject: str = Field(min_length=1, max_length=500)
+    body: str = Field(default="", max_length=20_000)
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _templates(cls, value: str) -> str:
+        return _check_template(value)
+
+
 class Action(Strict):
     """One ``then`` entry: exactly one key."""
 
     command: CommandAction | None = None
     event: EventAction | None = None
+    incident: IncidentAction | None = None
+    notify: NotifyAction | None = None
     wait: float | None = Field(default=None, ge=0, le=86400, description="seconds")
     parallel: list[Action] | None = None
     sequence: list[Action] | None = None

@@ -41,10 +41,16 @@ def point_state(record: JournalRecord) -> PointState | None:
     return None
 
 
+_GATEWAY_RECORDS = ("incident.", "notify.", "rules.")
+
+
 def telemetry(record: JournalRecord) -> dict[str, float]:
-    """Top-level numeric ``data`` values (battery %, volts, ...), or {} when there are none."""
+    """Top-level numeric ``data`` values (battery %, volts, ...), or {} when there are none.
+
+    The gateway's own records (an incident's grade, a rule run's counts) are not a device's
+    telemetry."""
     raw = record.payload
-    if raw is None or _EMPTY_DATA in raw:
+    if raw is None or _EMPTY_DATA in raw or record.kind.startswith(_GATEWAY_RECORDS):
         return {}
     try:
         data = json.loads(raw).get("data")

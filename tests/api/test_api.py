@@ -55,6 +55,12 @@ MATRIX: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/commands"): Role.VIEWER,
     ("GET", "/api/v1/commands/{command_id}"): Role.VIEWER,
     ("GET", "/api/v1/audit"): Role.ADMIN,
+    ("GET", "/api/v1/incidents"): Role.VIEWER,
+    ("GET", "/api/v1/incidents/{incident_id}"): Role.VIEWER,
+    ("POST", "/api/v1/incidents/{incident_id}/ack"): Role.OPERATOR,
+    ("POST", "/api/v1/incidents/{incident_id}/notes"): Role.OPERATOR,
+    ("POST", "/api/v1/incidents/{incident_id}/police-receipt"): Role.OPERATOR,
+    ("POST", "/api/v1/incidents/{incident_id}/close"): Role.OPERATOR,
 }
 """Written by hand: who may call what. A route missing here fails the test below."""
 
@@ -151,13 +157,32 @@ async def test_roles_are_enforced_on_every_http_route(api: Api) -> None:
     bodies = {
         "/api/v1/commands": {"target": "hq/siren-1", "action": "output.pulse"},
         "/api/v1/devices/{address:path}": {"location": "back office"},
+        "/api/v1/incidents/{incident_id}/notes": {"text": "checked"},
+        "/api/v1/incidents/{incident_id}/police-receipt": {"reference": "110-1"},
     }
+    zones = iter(range(1, 1000))
+
+    async def fresh_incident() -> str:
+        """Each call its own incident: an acknowledged one cannot be acknowledged again."""
+        alarm = Event(
+            kind="fire", phase="alarm", priority=1, source=f"hq/panel-1/zone-{next(zones)}"
+        )
+        await api.gw.journal.append(alarm)
+        for _ in range(1000):
+            opened = [i for i in api.gw.incidents.incidents.values() if alarm.id in i.triggers]
+            if opened:
+                return opened[0].id
+            await asyncio.sleep(0.005)
+        raise AssertionError("no incident opened")
+
     ranks = [None, Role.VIEWER, Role.OPERATOR, Role.ADMIN]
     for (method, path), needed in MATRIX.items():
         if method == "WS" or path.endswith("/sse") or (method, path) == ("POST", "/api/v1/session"):
             continue  # streams and the login have tests of their own
         url = concrete.get(path, path)
         for who in ranks:
+            if "{incident_id}" in path:
+                url = path.replace("{incident_id}", await fresh_incident())
             body = bodies.get(path) if method in ("POST", "PATCH") else None
             response = await api.client.request(method, url, headers=api.auth(who), json=body)
             if needed is None:

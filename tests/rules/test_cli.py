@@ -237,3 +237,45 @@ def test_check_uses_what_the_registry_knows_of_devices(
     assert "branch-01/cam-2 does not support door.unlock (it supports: camera.goto_preset)" in (
         capsys.readouterr().err
     )
+
+
+def test_check_rejects_unknown_incident_classes_and_notifier_channels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = (
+        "  - name: broken\n    when: {kind: panic}\n"
+        "    then:\n"
+        "      - incident: {class: robbery}\n"
+        "      - notify: {channel: pager, subject: 'panic at {source}'}\n"
+        "incidents:\n"
+        "  classes:\n"
+        "    - name: hold-up\n      kinds: [panic]\n      grade: 1\n      ack_within_s: 60\n"
+        "      escalation: {notify: [{channel: duty-sms}]}\n"
+    )
+    cfg = write(tmp_path, BANK + extra)
+    assert main(["--data-dir", str(tmp_path / "empty"), "check", "-c", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "rules[2].then[0].incident.class: unknown incident class 'robbery' (declared: hold-up)"
+        in err
+    )
+    assert "rules[2].then[1].notify.channel: unknown notifier channel 'pager'" in err
+    assert (
+        "incidents.classes[0].escalation.notify[0].channel: unknown notifier channel 'duty-sms'"
+        in err
+    )
+
+
+def test_bad_incident_classes_are_reported_with_their_key_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = (
+        "incidents:\n  classes:\n"
+        "    - {name: a, kinds: [notify.request], grade: 1}\n"
+        "    - {name: b, kinds: [fire], grade: 7}\n"
+    )
+    cfg = write(tmp_path, BANK + extra)
+    assert main(["--data-dir", str(tmp_path / "empty"), "check", "-c", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "incidents.classes[0].kinds" in err and "the gateway's own records" in err
+    assert "incidents.classes[1].grade" in err

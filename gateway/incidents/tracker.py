@@ -1,0 +1,577 @@
+"""The incident tracker: opens incidents for alarms, escalates the unacknowledged, and carries out
+what operators and rules do to them.
+
+It follows the journal as the area tracker does. Its position and the incidents it has applied
+live in the state database, written in one transaction with the position last, so after a crash
+the position is at most behind the incidents and the last records are read again; every change
+is idempotent (:func:`gateway.incidents.model.apply`, ``seen_seq``). A decision that creates
+something — an incident, an escalation, a note — is journaled first and applied second. On start
+the tracker applies the ``incident.*`` records after its position before judging anything, so an
+alarm read again after a crash finds the incident it already opened.
+
+A tracker seen for the first time (no position) judges alarms from the journal's head: installing
+incidents on a site with a year of history must not open a year of incidents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import structlog
+
+from gateway.incidents.config import IncidentClass, IncidentsConfig, NotifyTarget
+from gateway.incidents.model import (
+    Incident,
+    IncidentState,
+    PoliceReport,
+    apply,
+    join,
+)
+from gateway.journal import Filter, Journal, JournalRecord
+from gateway.model.entities import Area, ArmingState
+from gateway.model.event import Event
+from gateway.model.ids import new_id
+from gateway.model.kinds import Phase
+from gateway.model.notify import NotifyRequest, request_event
+from gateway.registry.statedb import StateDB
+from gateway.sdk.clock import Clock
+
+log = structlog.get_logger("anfang.incidents")
+
+INCIDENTS_PLUGIN = "incidents"
+"""The ``plugin`` of every record the tracker journals."""
+_DERIVED = frozenset({INCIDENTS_PLUGIN, "rules"})
+"""Events the gateway derived itself open no incident by their class: a rule's
+``intrusion.verified`` belongs to the intrusion's incident, and a rule that wants one of its own
+says ``incident: {class: …}``."""
+STATE_NS = "incident"
+POSITION_NS, POSITION_KEY = "host", "incidents.position"
+RETRY_S = 1.0
+
+AreaOf = Callable[[str, str | None], Area | None]
+
+
+class IncidentError(Exception):
+    """An operation the incident's state does not allow (HTTP 409), or an unknown id (404)."""
+
+    def __init__(self, message: str, *, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.not_found = not_found
+
+
+@dataclass
+class Counters:
+    opened: int = 0
+    joined: int = 0
+    restored: int = 0
+    escalated: int = 0
+    not_opened_disarmed: int = 0
+
+
+class IncidentTracker:
+    def __init__(
+        self,
+        config: IncidentsConfig,
+        *,
+        journal: Journal,
+        state: StateDB,
+        clock: Clock,
+        area_of: AreaOf,
+        areas_caught_up: Callable[[int], Any] | None = None,
+    ) -> None:
+        self.config = config
+        self._journal = journal
+        self._state = state
+        self._clock = clock
+        self._area_of = area_of
+        self._areas_caught_up = areas_caught_up
+        self.incidents: dict[str, Incident] = {}
+        self._open_by_key: dict[tuple[str, str], str] = {}
+        self._lock = asyncio.Lock()
+        self._progress = asyncio.Condition()
+        self._timers_changed = asyncio.Event()
+        self.applied_seq = 0
+        self.counters = Counters()
+        self._class_of = lru_cache(maxsize=4096)(self._classify)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._dirty: set[str] = set()
+        self._opened_for: set[str] = set()
+        """Alarms after the saved position that already opened an incident (read again after a
+        crash, they must not open another, even if that incident is closed by now)."""
+        self._load()
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        for value in self._state.items(STATE_NS).values():
+            incident = Incident.model_validate(value)
+            self.incidents[incident.id] = incident
+            if incident.is_open:
+                self._open_by_key[(incident.source, incident.kind)] = incident.id
+        saved = self._state.get(POSITION_NS, POSITION_KEY)
+        self._recall(int(saved) if saved is not None else 0)
+        self._save()
+        self.applied_seq = int(saved) if saved is not None else self._journal.committed_seq
+        if saved is None:  # from here on, every alarm counts, even one before the first batch
+            self._state.put(POSITION_NS, POSITION_KEY, self.applied_seq)
+
+    def _recall(self, position: int) -> None:
+        """Apply the ``incident.*`` records journaled after ``position`` (all of them for a
+        tracker without a position: the incidents must be known even if judging starts at the
+        head)."""
+        reader = self._journal.reader
+        head = self._journal.committed_seq
+        after = position
+        while after < head:
+            records, after = reader.scan(
+                Filter.build(kinds=["incident"]), after_seq=after, upto_seq=head, limit=1000
+            )
+            for record in records:
+                self._apply_record(record)
+                if record.kind == "incident.opened" and isinstance(record.model, Event):
+                    self._opened_for.add(str(record.model.data.get("trigger")))
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._run(), name="incident-tracker"),
+            asyncio.create_task(self._escalate_forever(), name="incident-escalation"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def reconfigure(self, config: IncidentsConfig) -> None:
+        """New classes apply to alarms from now on; open incidents keep what they were given."""
+        self.config = config
+        self._class_of.cache_clear()
+        self._timers_changed.set()
+
+    # -- following the journal -------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("incident tracker failed; resuming", position=self.applied_seq)
+                await asyncio.sleep(RETRY_S)
+
+    async def _follow(self) -> None:
+        consumer = self._journal.subscribe(Filter.build(types=["event"]), after=self.applied_seq)
+        try:
+            while True:
+                batch = await consumer.next_batch()
+                for record in batch:
+                    await self._on_record(record)
+                if batch:
+                    self._save()  # the incidents first, then the position that covers them
+                    self._state.put(POSITION_NS, POSITION_KEY, batch[-1].seq)
+                async with self._progress:
+                    self.applied_seq = consumer.position
+                    self._progress.notify_all()
+        finally:
+            consumer.close()
+
+    async def _on_record(self, record: JournalRecord) -> None:
+        if record.kind.startswith("incident."):
+            self._apply_record(record)
+            return
+        if record.phase == "alarm":
+            if self._class_of(record.kind) is not None or (record.source, record.kind) in (
+                self._open_by_key
+            ):
+                await self._on_alarm(record)
+        elif record.phase == "restore" and (record.source, record.kind) in self._open_by_key:
+            await self._on_restore(record)
+
+    def _apply_record(self, record: JournalRecord) -> None:
+        event = record.model
+        if isinstance(event, Event) and event.plugin == INCIDENTS_PLUGIN:
+            self._applied(apply(self.incidents, event))
+
+    def _applied(self, incident: Incident | None) -> None:
+        if incident is None:
+            return
+        key = (incident.source, incident.kind)
+        if incident.is_open:
+            self._open_by_key[key] = incident.id
+        elif self._open_by_key.get(key) == incident.id:
+            del self._open_by_key[key]
+        self._dirty.add(incident.id)
+        self._timers_changed.set()
+
+    def _save(self) -> None:
+        """Write the incidents changed since the last save (once per batch, not per alarm: a
+        chattering zone would otherwise serialize its incident for every repeat)."""
+        for incident_id in self._dirty:
+            self._state.put(STATE_NS, incident_id, self.incidents[incident_id].public())
+        self._dirty.clear()
+
+    async def _on_alarm(self, record: JournalRecord) -> None:
+        async with self._lock:
+            open_id = self._open_by_key.get((record.source, record.kind))
+            if open_id is not None:
+                if join(self.incidents[open_id], record.id, record.seq):
+                    self.counters.joined += 1
+                    self._applied(self.incidents[open_id])
+                return
+            event = record.model
+            cls = self._class_of(record.kind)
+            if not isinstance(event, Event) or cls is None or event.plugin in _DERIVED:
+                return
+            if self._opened_for and event.id in self._opened_for:
+                self._opened_for.discard(event.id)
+                return
+            if cls.armed_only and await self._disarmed(event, record.seq):
+                self.counters.not_opened_disarmed += 1
+                log.info("alarm in a disarmed area: no incident", alarm=event.id, kind=event.kind)
+                return
+            await self._open(event, cls, opened_by="alarm")
+
+    async def _disarmed(self, event: Event, seq: int) -> bool:
+        if self._areas_caught_up is not None:
+            await self._areas_caught_up(seq - 1)  # an arming just before the alarm counts
+        area = self._area_of(event.source, event.area)
+        return area is not None and area.arming is ArmingState.DISARMED
+
+    async def _on_restore(self, record: JournalRecord) -> None:
+        async with self._lock:
+            open_id = self._open_by_key.get((record.source, record.kind))
+            if open_id is None:
+                return
+            incident = self.incidents[open_id]
+            if record.seq <= incident.seen_seq or incident.restored_at is not None:
+                return
+            trigger = record.model
+            when = trigger.occurred_at if isinstance(trigger, Event) else self._clock.now()
+            await self._journal_change(
+                incident,
+                "incident.restored",
+                {"trigger": record.id, "trigger_seq": record.seq},
+                occurred_at=when,
+            )
+            self.counters.restored += 1
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def _classify(self, kind: str) -> IncidentClass | None:
+        if not self.config.enabled:
+            return None
+        for cls in self.config.classes:
+            if any(kind == k or kind.startswith(k + ".") for k in cls.kinds):
+                return cls
+        return None
+
+    async def _open(
+        self,
+        trigger: Event,
+        cls: IncidentClass,
+        *,
+        opened_by: str,
+        note: str | None = None,
+        title: str | None = None,
+    ) -> Incident:
+        now = self._clock.now()
+        due = now + timedelta(seconds=cls.ack_within_s) if cls.ack_within_s else None
+        assert trigger.seq is not None
+        incident = Incident(
+            id=new_id(),
+            incident_class=cls.name,
+            grade=cls.grade,
+            plan=cls.plan,
+            title=title or trigger.text or f"{cls.name}: {trigger.kind} at {trigger.source}",
+            source=trigger.source,
+            kind=trigger.kind,
+            area=trigger.area,
+            zone=trigger.zone,
+            opened_at=now,
+            opened_by=opened_by,
+            triggers=[trigger.id],
+            seen_seq=trigger.seq,
+            ack_due_at=due,
+            next_escalation_at=due,
+            police=PoliceReport(required=cls.police),
+        )
+        data: dict[str, Any] = {"incident": incident.public(), "trigger": trigger.id}
+        if note:
+            data["note"] = note
+        event = self._event(incident, "incident.opened", data, priority=cls.grade)
+        event = event.model_copy(update={"text": f"incident opened: {incident.title}"[:1000]})
+        await self._journal.append(event)
+        self._applied(apply(self.incidents, event))
+        self._save()
+        self.counters.opened += 1
+        return self.incidents[incident.id]
+
+    # -- escalation ------------------------------------------------------------------------------
+
+    async def _escalate_forever(self) -> None:
+        while True:
+            try:
+                await self._wait_for_next_escalation()
+                await self.escalate_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("incident escalation failed; retrying")
+                await self._clock.sleep(RETRY_S)
+
+    async def _wait_for_next_escalation(self) -> None:
+        self._timers_changed.clear()
+        due = [
+            i.next_escalation_at
+            for i in self.incidents.values()
+            if i.state is IncidentState.NEW and i.next_escalation_at is not None
+        ]
+        changed = asyncio.create_task(self._timers_changed.wait(), name="incident-timers")
+        waits: set[asyncio.Task[Any]] = {changed}
+        if due:
+            delay = max(0.0, (min(due) - self._clock.now()).total_seconds())
+            waits.add(asyncio.create_task(self._clock.sleep(delay), name="incident-timer"))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*waits, return_exceptions=True)
+
+    async def escalate_due(self) -> list[Incident]:
+        """Escalate every unacknowledged incident whose time has come (once each)."""
+        now = self._clock.now()
+        done: list[Incident] = []
+        async with self._lock:
+            for incident in list(self.incidents.values()):
+                due = incident.next_escalation_at
+                if incident.state is IncidentState.NEW and due is not None and due <= now:
+                    await self._escalate(incident, now)
+                    done.append(incident)
+        return done
+
+    async def _escalate(self, incident: Incident, now: datetime) -> None:
+        cls = self.config.get(incident.incident_class)
+        policy = cls.escalation if cls is not None else None
+        n = incident.escalations + 1
+        repeat = (policy.repeat_s if policy else None) or (cls.ack_within_s if cls else None)
+        last = policy is None or n >= policy.max or repeat is None
+        following = None if last else now + timedelta(seconds=repeat or 0)
+        targets = policy.notify if policy is not None else []
+        requests = [self._notify_event(incident, target, n) for target in targets]
+        data = {
+            "n": n,
+            "next_at": following.isoformat() if following else None,
+            "notified": [t.channel for t in targets],
+            "overdue_s": round((now - (incident.ack_due_at or now)).total_seconds(), 3),
+        }
+        escalated = self._event(incident, "incident.escalated", data)
+        escalated = escalated.model_copy(
+            update={"text": f"not acknowledged (escalation {n}): {incident.title}"[:1000]}
+        )
+        # the requests first: a crash between the two repeats a notice rather than loses one
+        await self._journal.append_many([*requests, escalated])
+        self._applied(apply(self.incidents, escalated))
+        self._save()
+        self.counters.escalated += 1
+        log.warning("incident escalated", incident=incident.id, n=n, notified=data["notified"])
+
+    def _notify_event(self, incident: Incident, target: NotifyTarget, n: int) -> Event:
+        request = NotifyRequest(
+            channel=target.channel,
+            to=target.to,
+            subject=f"[{incident.incident_class} grade {incident.grade}] not acknowledged: "
+            f"{incident.title}"[:500],
+            body=notice_body(incident, n),
+            incident=incident.id,
+            escalation=n,
+        )
+        return self._event_for_request(incident, request)
+
+    def _event_for_request(self, incident: Incident, request: NotifyRequest) -> Event:
+        return request_event(
+            request,
+            source=incident.source,
+            area=incident.area,
+            zone=incident.zone,
+            priority=incident.grade,
+            plugin=INCIDENTS_PLUGIN,
+            now=self._clock.now(),
+        )
+
+    # -- what operators and rules do -------------------------------------------------------------
+
+    def get(self, incident_id: str) -> Incident:
+        incident = self.incidents.get(incident_id)
+        if incident is None:
+            raise IncidentError(f"no incident {incident_id!r}", not_found=True)
+        return incident
+
+    async def acknowledge(self, incident_id: str, user: str, note: str | None = None) -> Incident:
+        async with self._lock:
+            incident = self.get(incident_id)
+            if incident.state is not IncidentState.NEW:
+                raise IncidentError(f"incident {incident_id} is already {incident.state.value}")
+            await self._journal_change(incident, "incident.acknowledged", _noted(note), user=user)
+            return incident
+
+    async def close(
+        self, incident_id: str, user: str, disposition: str | None = None, note: str | None = None
+    ) -> Incident:
+        async with self._lock:
+            incident = self.get(incident_id)
+            if incident.state is IncidentState.CLOSED:
+                raise IncidentError(f"incident {incident_id} is already closed")
+            if incident.police.required and incident.police.receipt_at is None:
+                raise IncidentError(
+                    f"incident {incident_id} was reported to the police: record the police "
+                    "receipt (POST …/police-receipt) before closing it"
+                )
+            data = _noted(note)
+            if disposition:
+                data["disposition"] = disposition
+            await self._journal_change(incident, "incident.closed", data, user=user)
+            return incident
+
+    async def add_note(self, incident_id: str, user: str, text: str) -> Incident:
+        async with self._lock:
+            incident = self.get(incident_id)
+            await self._journal_change(incident, "incident.noted", _noted(text), user=user)
+            return incident
+
+    async def police_receipt(
+        self, incident_id: str, user: str, reference: str, note: str | None = None
+    ) -> Incident:
+        async with self._lock:
+            incident = self.get(incident_id)
+            if incident.police.receipt_at is not None:
+                raise IncidentError(f"incident {incident_id}: the police receipt is recorded")
+            data = {**_noted(note), "reference": reference}
+            await self._journal_change(incident, "incident.police_receipt", data, user=user)
+            return incident
+
+    async def open_for(
+        self, trigger: Event, class_name: str, rule: str, note: str | None = None
+    ) -> tuple[Incident, bool]:
+        """A rule's ``incident`` action: the open incident for this source and kind, or a new
+        one of ``class_name`` whatever the arming; True when it was opened now."""
+        await self.caught_up(trigger.seq or 0)
+        cls = self.config.get(class_name)
+        if cls is None:
+            raise IncidentError(f"no incident class {class_name!r}", not_found=True)
+        async with self._lock:
+            open_id = self._open_by_key.get((trigger.source, trigger.kind))
+            if open_id is not None:
+                incident = self.incidents[open_id]
+                if note:
+                    await self._journal_change(
+                        incident, "incident.noted", _noted(note), user=f"rule:{rule}"
+                    )
+                return incident, False
+            return await self._open(trigger, cls, opened_by=f"rule:{rule}", note=note), True
+
+    async def note_for(self, trigger: Event, text: str, rule: str) -> Incident:
+        """A rule's note on the open incident of its trigger's source and kind."""
+        await self.caught_up(trigger.seq or 0)
+        async with self._lock:
+            open_id = self._open_by_key.get((trigger.source, trigger.kind))
+            if open_id is None:
+                raise IncidentError(
+                    f"no open incident for {trigger.kind} at {trigger.source}", not_found=True
+                )
+            incident = self.incidents[open_id]
+            await self._journal_change(
+                incident, "incident.noted", _noted(text), user=f"rule:{rule}"
+            )
+            return incident
+
+    def open_incident_of(self, source: str, kind: str) -> str | None:
+        """The id of the open incident for this source and kind, if there is one."""
+        return self._open_by_key.get((source, kind))
+
+    async def caught_up(self, seq: int) -> None:
+        """Wait until every record up to ``seq`` has been judged."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.applied_seq >= seq)
+
+    # -- journaling a change ---------------------------------------------------------------------
+
+    async def _journal_change(
+        self,
+        incident: Incident,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        user: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        event = self._event(incident, kind, data, user=user, occurred_at=occurred_at)
+        await self._journal.append(event)
+        self._applied(apply(self.incidents, event))
+        self._save()
+
+    def _event(
+        self,
+        incident: Incident,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        priority: int | None = None,
+        user: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Event:
+        now = self._clock.now()
+        body = data if kind == "incident.opened" else {"incident": incident.id, **data}
+        return Event(
+            kind=kind,
+            phase=Phase.MOMENTARY,
+            priority=priority or (1 if kind == "incident.escalated" else 4),
+            source=incident.source,
+            area=incident.area,
+            zone=incident.zone,
+            user=user,
+            occurred_at=occurred_at or now,
+            received_at=now,
+            plugin=INCIDENTS_PLUGIN,
+            data={**body, "class": incident.incident_class, "grade": incident.grade},
+        )
+
+    def listing(
+        self, state: str | None = None, incident_class: str | None = None, limit: int = 100
+    ) -> list[Incident]:
+        """Newest first; ``state`` is a state name or ``open`` (new or acknowledged)."""
+        chosen = [
+            i
+            for i in self.incidents.values()
+            if (state is None or i.state.value == state or (state == "open" and i.is_open))
+            and (incident_class is None or i.incident_class == incident_class)
+        ]
+        chosen.sort(key=lambda i: i.opened_at, reverse=True)
+        return chosen[:limit]
+
+
+def _noted(note: str | None) -> dict[str, Any]:
+    return {"note": note} if note else {}
+
+
+def notice_body(incident: Incident, n: int) -> str:
+    """The text of an escalation notice: what, where, since when, and the plan."""
+    lines = [
+        f"Incident {incident.id} ({incident.incident_class}, grade {incident.grade}) has not "
+        f"been acknowledged (escalation {n}).",
+        f"What: {incident.title}",
+        f"Where: {incident.source}" + (f", area {incident.area}" if incident.area else ""),
+        f"Opened: {incident.opened_at.isoformat()}; alarms: {incident.alarm_count}",
+    ]
+    if incident.plan:
+        lines += ["", "Response plan:", incident.plan]
+    return "\n".join(lines)
