@@ -16,7 +16,6 @@ incidents on a site with a year of history must not open a year of incidents.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -344,8 +343,8 @@ class IncidentTracker:
         finally:
             for waiter in waits:
                 waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*waits, return_exceptions=True)
+            # a stop() arriving here must end the loop: never swallow our own cancellation
+            await asyncio.gather(*waits, return_exceptions=True)
 
     async def escalate_due(self) -> list[Incident]:
         """Escalate every unacknowledged incident whose time has come (once each)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from gateway.incidents.model import IncidentState
@@ -93,5 +94,26 @@ async def test_a_first_start_on_an_old_journal_opens_nothing_for_history(tmp_pat
         assert gw.incidents.incidents == {}
         await emit(gw, "panic", source="hq/panel-1/zone-3")
         assert (await only_incident(gw)).source == "hq/panel-1/zone-3"
+    finally:
+        await gw.stop()
+
+
+async def test_stop_ends_the_escalation_loop_whenever_it_comes(tmp_path: Path) -> None:
+    """A stop() that lands while the loop is tidying up its timers must still end it (it
+    once swallowed the cancellation and kept looping, so Gateway.stop() hung)."""
+    gw = await started(tmp_path, CLASSES)
+    try:
+        await emit(gw, "panic", source="hq/panel-1/zone-1")
+        await only_incident(gw)
+        for turns in range(8):
+            loop_task = asyncio.create_task(gw.incidents._escalate_forever())
+            for _ in range(3):
+                await asyncio.sleep(0)
+            gw.incidents._timers_changed.set()
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            loop_task.cancel()
+            await asyncio.wait_for(asyncio.gather(loop_task, return_exceptions=True), 2)
+            assert loop_task.cancelled(), turns
     finally:
         await gw.stop()
