@@ -7,6 +7,7 @@ foreign SQLite file is refused instead of being written into.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
 from pathlib import Path
@@ -57,6 +58,20 @@ INSERT_RECORD = (
     "schema_version, payload, content_hash, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+MAX_ROWS_PER_INSERT = 512
+"""Rows per multi-row INSERT (13 values each, well under SQLite's 32,766 parameters)."""
+
+
+@functools.lru_cache(maxsize=16)
+def insert_records(rows: int) -> str:
+    """One INSERT for ``rows`` records. The writer sends a batch as a few of these (sizes are
+    powers of two, so few distinct statements are ever prepared) instead of one step per row:
+    sqlite3 gives the GIL up around every step, and with the event loop busy each step then
+    waited its turn to get it back — a 20-record commit took 5 ms instead of 1."""
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return INSERT_RECORD.split("VALUES", 1)[0] + "VALUES " + values
+
+
 UPSERT_CURSOR = (
     "INSERT INTO cursors (name, seq, updated_us) VALUES (?, ?, ?) "
     "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_us = excluded.updated_us "

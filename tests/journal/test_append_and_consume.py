@@ -17,6 +17,7 @@ from gateway.journal import (
     RecordValidationError,
 )
 from gateway.journal.records import prepare
+from gateway.journal.verify import verify_journal
 from gateway.model import AuditEntry, Command, CommandResult, ResultStatus
 from tests.journal.helpers import ev
 
@@ -220,3 +221,18 @@ async def test_next_batch_times_out_empty(data_dir: Path) -> None:
     async with await Journal.open(data_dir) as j:
         c = j.subscribe()
         assert await c.next_batch(timeout=0.05) == []
+
+
+async def test_batches_of_any_size_are_written_whole_and_in_order(data_dir: Path) -> None:
+    """The writer splits a batch into power-of-two multi-row INSERTs (513 = 512 + 1, 1100 =
+    512 + 512 + 64 + 8 + 4): every record must land once, in order, on an intact chain."""
+    sizes = [1, 2, 3, 7, 513, 1100]
+    async with await Journal.open(data_dir) as j:
+        n = 0
+        for size in sizes:
+            seqs = await j.append_many([ev(n + i) for i in range(size)])
+            assert seqs == list(range(n + 1, n + size + 1))
+            n += size
+        records = j.reader.query(Filter.build(), limit=10_000)
+        assert [r.event.data["n"] for r in records] == list(range(n))
+    assert verify_journal(data_dir).ok

@@ -68,10 +68,10 @@ class _FullDisk:
         self._conn = conn
         self.full = False
 
-    def executemany(self, sql: str, rows: Any) -> Any:
+    def execute(self, sql: str, *args: Any) -> Any:
         if self.full and sql.startswith("INSERT INTO records"):
             raise sqlite3.OperationalError("database or disk is full")
-        return self._conn.executemany(sql, rows)
+        return self._conn.execute(sql, *args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
