@@ -198,7 +198,7 @@ class RuleEngine:
     def _warm(self, event: Event) -> None:
         scope = event_scope(event)
         for rule in self.index.candidates(event.kind):
-            if rule.check_when(event, scope, self._facts) is None:
+            if rule.admits(event, scope, self._facts):
                 rule.observe(event, self._facts)
                 self._states[rule.name].last_trigger = event.received_at.timestamp()
 
@@ -216,15 +216,14 @@ class RuleEngine:
         event = content
         scope = event_scope(event)
         waited = False
-        for rule in candidates:
+        for rule in self.index.narrowed(record.kind, scope):
             if event.plugin == RULES_PLUGIN and event.data.get("rule") == rule.name:
                 continue  # a rule is never triggered by its own derived event
             if rule.needs_areas and not waited and self._areas_caught_up is not None:
                 await self._areas_caught_up(record.seq - 1)
                 waited = True
-            if rule.check_when(event, scope, self._facts) is not None:
-                continue
-            self._consider(rule, event, scope)
+            if rule.admits(event, scope, self._facts):
+                self._consider(rule, event, scope)
 
     def _consider(self, rule: CompiledRule, event: Event, scope: dict[str, Any]) -> None:
         state = self._states[rule.name]

@@ -182,11 +182,37 @@ def _lookup(root: str, path: tuple[str | int, ...]) -> Compiled:
     return get
 
 
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """``name.path == constant`` that must hold for the whole predicate to hold (a top-level
+    conjunct): the rules index looks rules up by it instead of evaluating each one."""
+
+    root: str
+    path: tuple[str | int, ...]
+    value: Any
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        # What the closures are, by id, while parsing: lookups, constants, equality tests, and
+        # the parts of an ``and`` (to find the guards of the whole expression).
+        self._lookups: dict[int, tuple[str, tuple[str | int, ...]]] = {}
+        self._constants: dict[int, Any] = {}
+        self._guards: dict[int, Guard] = {}
+        self._conjuncts: dict[int, list[Compiled]] = {}
+        self._keep: list[Compiled] = []  # ids stay unique while the parser lives
+
+    def guards(self, node: Compiled) -> list[Guard]:
+        parts = self._conjuncts.get(id(node), [node])
+        return [self._guards[id(p)] for p in parts if id(p) in self._guards]
+
+    def _remember(self, table: dict[int, Any], fn: Compiled, what: Any) -> Compiled:
+        table[id(fn)] = what
+        self._keep.append(fn)
+        return fn
 
     @property
     def tok(self) -> Token:
@@ -231,7 +257,7 @@ class _Parser:
             parts.append(self.not_())
         if len(parts) == 1:
             return parts[0]
-        return lambda scope: all(p(scope) for p in parts)
+        return self._remember(self._conjuncts, lambda scope: all(p(scope) for p in parts), parts)
 
     def not_(self) -> Compiled:
         if self.accept("name", "not"):
@@ -255,18 +281,25 @@ class _Parser:
             return left
         right = self.value()
         fn = COMPARISONS[op]
-        return lambda scope: fn(left(scope), right(scope))
+        node: Compiled = lambda scope: fn(left(scope), right(scope))  # noqa: E731
+        if op == "==":
+            for name, constant in ((left, right), (right, left)):
+                if id(name) in self._lookups and id(constant) in self._constants:
+                    root, path = self._lookups[id(name)]
+                    guard = Guard(root, path, self._constants[id(constant)])
+                    return self._remember(self._guards, node, guard)
+        return node
 
     def value(self) -> Compiled:
         t = self.tok
         if t.type in ("num", "str"):
             self.i += 1
             constant = t.value
-            return lambda scope: constant
+            return self._remember(self._constants, lambda scope: constant, constant)
         if self.accept("op", "-"):
             num = self.expect("num", None, "a number after '-'")
             negative = -num.value
-            return lambda scope: negative
+            return self._remember(self._constants, lambda scope: negative, negative)
         if self.accept("op", "("):
             inner = self.or_()
             self.expect("op", ")", "')'")
@@ -293,7 +326,7 @@ class _Parser:
         name: str = t.value
         if name in _CONSTANTS:
             constant = _CONSTANTS[name]
-            return lambda scope: constant
+            return self._remember(self._constants, lambda scope: constant, constant)
         if self.tok.type == "op" and self.tok.value == "(":
             return self.call(t)
         if name in ("and", "or", "not", "in"):
@@ -315,7 +348,7 @@ class _Parser:
                 self.expect("op", "]", "']'")
             else:
                 break
-        return _lookup(name, tuple(path))
+        return self._remember(self._lookups, _lookup(name, tuple(path)), (name, tuple(path)))
 
     def call(self, t: Token) -> Compiled:
         if t.value not in FUNCTIONS:
@@ -341,5 +374,16 @@ class _Parser:
 
 def compile_expression(text: str) -> Callable[[Scope], bool]:
     """Parse ``text`` once; the result decides an event's scope. ExpressionError if malformed."""
-    node = _Parser(text).parse()
-    return lambda scope: bool(node(scope))
+    return compile_with_guards(text)[0]
+
+
+def compile_with_guards(text: str) -> tuple[Callable[[Scope], bool], list[Guard]]:
+    """:func:`compile_expression`, and the equality tests the whole expression needs."""
+    parser = _Parser(text)
+    node = parser.parse()
+    return (lambda scope: bool(node(scope))), parser.guards(node)
+
+
+def lookup(root: str, path: tuple[str | int, ...]) -> Compiled:
+    """How a predicate reads ``root.path`` from a scope (for the rules index)."""
+    return _lookup(root, path)
