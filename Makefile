@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/modbus_poll.py --quick
 	$(BIN)/python bench/rules.py --quick
 	$(BIN)/python bench/linkage.py --quick
+	$(BIN)/python bench/dc09_forward.py --quick
 	$(BIN)/python bench/mqtt.py --quick
 
 docs: $(STAMP)
