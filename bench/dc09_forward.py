@@ -65,7 +65,7 @@ def start_centre(port: int, home: Path) -> subprocess.Popen[bytes]:
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "centre.yaml"
     cfg.write_text(
-        "site: {id: arc}\nlog: {level: warning}\nplugins:\n"
+        "site: {id: arc}\nlog: {level: warning}\napi: {enabled: false}\nplugins:\n"
         f"  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {port}, "
         f'accounts: [{{account: "{ACCOUNT}"}}]}}}}\n'
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from gateway.sdk import ConformanceSpec, Plugin
 
 ACCOUNT = "C0DE"
 _receivers: dict[int, subprocess.Popen[bytes]] = {}
+_homes: list[Path] = []
 
 
 def free_port() -> int:
@@ -41,6 +43,9 @@ def _stop_receivers() -> None:
             proc.kill()
             proc.wait()
     _receivers.clear()
+    for home in _homes:
+        shutil.rmtree(home, ignore_errors=True)
+    _homes.clear()
 
 
 def start_receiver(port: int, account: str = ACCOUNT) -> subprocess.Popen[bytes]:
@@ -49,9 +54,10 @@ def start_receiver(port: int, account: str = ACCOUNT) -> subprocess.Popen[bytes]
     if running is not None and running.poll() is None:
         return running
     home = Path(tempfile.mkdtemp(prefix="anfang-kit-dc09-rx-"))
+    _homes.append(home)
     config = home / "anfang.yaml"
     config.write_text(
-        "site: {id: arc}\nlog: {level: warning}\nplugins:\n"
+        "site: {id: arc}\nlog: {level: warning}\napi: {enabled: false}\nplugins:\n"
         f"  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {port}, "
         f'accounts: [{{account: "{account}"}}]}}}}\n'
     )
