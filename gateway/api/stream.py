@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 from gateway.journal import JournalRecord
@@ -27,6 +28,8 @@ instead of one per journal commit (hundreds a second), which is what a hundred c
 
 _cache: dict[bytes, str] = {}
 _ws_cache: dict[bytes, str] = {}
+_batches: dict[tuple[bytes, bytes, int], str] = {}
+BATCHES_KEPT = 64
 
 
 def event_json(record: JournalRecord) -> dict[str, Any]:
@@ -38,10 +41,16 @@ def event_json(record: JournalRecord) -> dict[str, Any]:
 
 
 async def pace(last_sent: float) -> None:
-    """Wait out the rest of :data:`COALESCE_S` since the last send (nothing when it has passed)."""
-    wait = last_sent + COALESCE_S - asyncio.get_running_loop().time()
-    if wait > 0:
-        await asyncio.sleep(wait)
+    """Wait out the rest of :data:`COALESCE_S` since the last send (nothing when it has passed).
+
+    The wait ends on a common grid of the loop clock, so every batching client near the head
+    wakes at the same moment, reads up to the same record and sends the same batch: the batch
+    text is then built once (:func:`ws_batch`) instead of once per client."""
+    now = asyncio.get_running_loop().time()
+    if now - last_sent >= COALESCE_S:
+        return
+    wait = (math.floor(now / COALESCE_S) + 1) * COALESCE_S - now
+    await asyncio.sleep(wait)
 
 
 def _remember(cache: dict[bytes, str], key: bytes, text: str) -> str:
@@ -76,8 +85,16 @@ def ws_message(record: JournalRecord) -> str:
 
 
 def ws_batch(records: list[JournalRecord]) -> str:
-    """A coalesced WebSocket message: a JSON array of what :func:`ws_message` sends one by one."""
-    return "[" + ",".join(ws_message(r) for r in records) + "]"
+    """A coalesced WebSocket message: a JSON array of what :func:`ws_message` sends one by one.
+    Clients paced on the same grid ask for the same batch: the newest few are kept."""
+    key = (records[0].hash, records[-1].hash, len(records))
+    text = _batches.get(key)
+    if text is None:
+        text = "[" + ",".join(ws_message(r) for r in records) + "]"
+        if len(_batches) >= BATCHES_KEPT:
+            del _batches[next(iter(_batches))]
+        _batches[key] = text
+    return text
 
 
 def sse_message(record: JournalRecord) -> str:
