@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from plugins.sia_dc09.config import ACCOUNT_PATTERN
+from gateway.sdk.accounts import ACCOUNT_PATTERN
 from plugins.sia_dc09.dc09 import Dc09Error, Key
 
 RECEIVER_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"

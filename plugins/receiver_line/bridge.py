@@ -24,6 +24,7 @@ import structlog
 
 from gateway.journal import JournalWriteError
 from gateway.model.event import Event
+from gateway.sdk.accounts import account_decode_context, account_device
 from gateway.sdk.codec import DecodeContext
 from gateway.sdk.context import PublishError
 from plugins.receiver_line.config import LineConfig
@@ -54,18 +55,10 @@ class Account:
 
     @property
     def device(self) -> str:
-        prefix = "acct" if self.known else "unknown"
-        return f"{self.site}/{prefix}-{self.account}"
+        return account_device(self.site, self.account, self.known)
 
     def decode_context(self, now: datetime) -> DecodeContext:
-        if self.known:
-            return DecodeContext(site=self.site, now=now)
-        device = self.device
-
-        def unknown(_device: str, point: str | None) -> str:
-            return f"{device}/{point}" if point else device
-
-        return DecodeContext(site=self.site, now=now, addresser=unknown)
+        return account_decode_context(self.site, self.device, self.known, now)
 
 
 def accounts_from(config: LineConfig, default_site: str) -> dict[str, Account]:

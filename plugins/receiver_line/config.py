@@ -7,23 +7,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.model.address import SEGMENT_PATTERN
+from gateway.sdk.accounts import PanelAccountConfig
 from plugins.receiver_line.splitter import MAX_LINE
-
-ACCOUNT_PATTERN = r"^[0-9A-Fa-f]{3,16}$"
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AccountConfig(Strict):
-    account: str = Field(pattern=ACCOUNT_PATTERN, description="the panel's account (3-16 hex)")
-    name: str | None = Field(default=None, description="what the panel is called in the registry")
-    site: str | None = Field(
-        default=None,
-        pattern=f"^{SEGMENT_PATTERN}$",
-        description="site of this premises (one receiver serves many); default: the gateway's",
-    )
+class AccountConfig(PanelAccountConfig):
+    """A panel whose signals come through the receiver."""
 
 
 class ReceiverDevice(Strict):

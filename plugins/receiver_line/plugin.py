@@ -17,6 +17,7 @@ from gateway.journal import Filter, JournalReader
 from gateway.model.event import Event
 from gateway.model.kinds import KindSpec
 from gateway.sdk import ConformanceSpec, Plugin, PluginContext
+from gateway.sdk.accounts import ensure_panel_area
 from gateway.sdk.codec import CodecSpec
 from plugins.receiver_line.bridge import Account, Bridge, accounts_from
 from plugins.receiver_line.codec import CODEC
@@ -133,16 +134,7 @@ class ReceiverLinePlugin(Plugin[LineConfig]):
         await self.ctx.registry.heard(self.receiver_address)
 
     def _area(self, account: Account, number: str) -> None:
-        key = f"{account.device}#{number}"
-        if key in self._known:
-            return
-        if self.ctx.registry.area_of(account.device, number) is None:
-            self.ctx.registry.upsert_area(
-                f"{account.device.split('/')[1]}-area-{number}",
-                device=account.device,
-                local_id=number,
-            )
-        self._known.add(key)
+        ensure_panel_area(self.ctx.registry, self._known, account.device, number)
 
     async def _load_last_line(self) -> None:
         """The newest line journaled by this instance, so that a retransmission after a

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from gateway.model.address import SEGMENT_PATTERN
 from gateway.model.common import TimeZoneName
+from gateway.sdk.accounts import PanelAccountConfig
 from plugins.sia_dc09.dc09 import Dc09Error, Key
-
-ACCOUNT_PATTERN = r"^[0-9A-Fa-f]{3,16}$"
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AccountConfig(Strict):
-    account: str = Field(pattern=ACCOUNT_PATTERN, description="the panel's account (3-16 hex)")
-    name: str | None = Field(default=None, description="what the panel is called in the registry")
-    site: str | None = Field(
-        default=None,
-        pattern=f"^{SEGMENT_PATTERN}$",
-        description="site of this premises (one receiver serves many); default: the gateway's",
-    )
+class AccountConfig(PanelAccountConfig):
     key_hex: SecretStr | None = Field(
         default=None, description="AES key as 32/48/64 hex digits (use ${ENV} in anfang.yaml)"
     )

@@ -16,6 +16,7 @@ from gateway.journal import Filter, JournalReader
 from gateway.model.event import Event
 from gateway.model.kinds import KindSpec
 from gateway.sdk import ConformanceSpec, Plugin, PluginContext
+from gateway.sdk.accounts import ensure_panel_area
 from gateway.sdk.codec import CodecSpec
 from gateway.sdk.sender import SenderSpec
 from plugins.sia_dc09.codec import CODECS
@@ -139,16 +140,7 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
             await self.ctx.registry.heard(account.device)
 
     def _area(self, account: Account, number: str) -> None:
-        key = f"{account.device}#{number}"
-        if key in self._known:
-            return
-        if self.ctx.registry.area_of(account.device, number) is None:
-            self.ctx.registry.upsert_area(
-                f"{account.device.split('/')[1]}-area-{number}",
-                device=account.device,
-                local_id=number,
-            )
-        self._known.add(key)
+        ensure_panel_area(self.ctx.registry, self._known, account.device, number)
 
     async def _report_clock(self, account: Account, event: Event) -> None:
         mono = self.ctx.clock.monotonic()
