@@ -64,6 +64,8 @@ class AreaTracker:
     def apply(self, record: JournalRecord) -> None:
         if not _may_change_an_area(record):
             return
+        if record.rtype is RecordType.EVENT and not self._registry.may_have_area(record.source):
+            return  # decided from the header: the event is never read
         payload = record.content
         if isinstance(payload, Event):
             area = self._registry.apply_area_change(

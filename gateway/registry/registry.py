@@ -94,6 +94,8 @@ class Registry:
             self.points[point.address] = point
         self._numbered: dict[tuple[str, str], str] = {}
         """(panel, area number) → area address, for events that name areas by number."""
+        self._areas_changed = 0
+        self._area_summary: tuple[int, frozenset[str], bool] = (-1, frozenset(), False)
         for raw in db.items("area").values():
             area = Area.model_validate(raw)
             self.areas[area.address] = area
@@ -279,7 +281,24 @@ class Registry:
         self.areas[area.address] = area
         self._db.put("area", area.address, area.model_dump(mode="json"))
 
+    def may_have_area(self, source: str) -> bool:
+        """From the address alone, whether an event from ``source`` could belong to an area:
+        False lets the area tracker pass over an event without reading it (a camera, a UPS, a
+        site with no areas), which is most of a busy journal."""
+        version, devices, unbound = self._area_summary
+        if version != self._areas_changed:
+            devices = frozenset(a.device for a in self.areas.values() if a.device)
+            unbound = any(a.device is None for a in self.areas.values())
+            self._area_summary = (self._areas_changed, devices, unbound)
+        if unbound or source in self.areas:  # an unbound area may be named by any event
+            return True
+        if "/".join(source.split("/")[:2]) in devices:
+            return True
+        point = self.points.get(source)
+        return point is not None and bool(point.area)
+
     def _index_area(self, area: Area) -> None:
+        self._areas_changed += 1
         old = self.areas.get(area.address)
         if old is not None and old.device and old.local_id:
             self._numbered.pop((old.device, _number_key(old.local_id)), None)

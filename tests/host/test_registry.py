@@ -102,3 +102,22 @@ async def test_a_panel_number_wins_over_an_area_named_like_it(data_dir: Path) ->
         reg.apply_area_change("hq/panel-a", "yard", armed)  # a name bound to no panel
         assert reg.areas["hq/yard"].arming is ArmingState.AWAY
         assert reg.apply_area_change("hq/panel-a", "2", armed) is None
+
+
+async def test_which_sources_may_belong_to_an_area_is_known_from_the_address(
+    data_dir: Path,
+) -> None:
+    """The area tracker skips reading events whose source no area could concern."""
+    async with await Journal.open(data_dir) as journal:
+        reg = Registry("hq", ManualClock(), StateDB(data_dir / "state.sqlite3"), journal.append)
+        assert not reg.may_have_area("hq/panel-1/zone-1")  # no areas at all
+        reg.upsert_area("vault", device="hq/panel-1", local_id="1")
+        assert reg.may_have_area("hq/panel-1/zone-1")  # the panel's own areas
+        assert reg.may_have_area("hq/vault")  # the area itself
+        assert not reg.may_have_area("hq/cam-1")
+        reg.upsert_point("hq/io-1/in-3", kind="zone", area="vault")
+        assert reg.may_have_area("hq/io-1/in-3")  # a point assigned to an area
+        assert not reg.may_have_area("hq/io-1/in-4")
+        reg.upsert_area("lobby")  # not bound to a panel: any event's area field may name it
+        assert reg.may_have_area("hq/cam-1")
+        assert reg.area_of("hq/cam-1", "lobby") is not None
