@@ -52,6 +52,7 @@ says ``incident: {class: …}``."""
 STATE_NS = "incident"
 POSITION_NS, POSITION_KEY = "host", "incidents.position"
 RETRY_S = 1.0
+SAVE_EVERY_S = 1.0
 
 AreaOf = Callable[[str, str | None], Area | None]
 
@@ -100,6 +101,7 @@ class IncidentTracker:
         self._class_of = lru_cache(maxsize=4096)(self._classify)
         self._tasks: list[asyncio.Task[None]] = []
         self._dirty: set[str] = set()
+        self._saved_at = float("-inf")
         self._opened_for: set[str] = set()
         """Alarms after the saved position that already opened an incident (read again after a
         crash, they must not open another, even if that incident is closed by now)."""
@@ -147,6 +149,7 @@ class IncidentTracker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._save_position()
 
     def reconfigure(self, config: IncidentsConfig) -> None:
         """New classes apply to alarms from now on; open incidents keep what they were given."""
@@ -173,12 +176,11 @@ class IncidentTracker:
                 batch = await consumer.next_batch()
                 for record in batch:
                     await self._on_record(record)
-                if batch:
-                    self._save()  # the incidents first, then the position that covers them
-                    self._state.put(POSITION_NS, POSITION_KEY, batch[-1].seq)
                 async with self._progress:
                     self.applied_seq = consumer.position
                     self._progress.notify_all()
+                if batch and self._clock.monotonic() - self._saved_at >= SAVE_EVERY_S:
+                    self._save_position()
         finally:
             consumer.close()
 
@@ -199,7 +201,9 @@ class IncidentTracker:
         if isinstance(event, Event) and event.plugin == INCIDENTS_PLUGIN:
             self._applied(apply(self.incidents, event))
 
-    def _applied(self, incident: Incident | None) -> None:
+    def _applied(self, incident: Incident | None, *, timers: bool = True) -> None:
+        """Index and mark a changed incident; ``timers=False`` for changes that move no
+        escalation time (a joining alarm), so the escalation loop is not woken per alarm."""
         if incident is None:
             return
         key = (incident.source, incident.kind)
@@ -208,14 +212,23 @@ class IncidentTracker:
         elif self._open_by_key.get(key) == incident.id:
             del self._open_by_key[key]
         self._dirty.add(incident.id)
-        self._timers_changed.set()
+        if timers:
+            self._timers_changed.set()
 
     def _save(self) -> None:
-        """Write the incidents changed since the last save (once per batch, not per alarm: a
-        chattering zone would otherwise serialize its incident for every repeat)."""
+        """Write the incidents changed since the last save."""
         for incident_id in self._dirty:
             self._state.put(STATE_NS, incident_id, self.incidents[incident_id].public())
         self._dirty.clear()
+
+    def _save_position(self) -> None:
+        """The incidents first, then the position that covers them (one state-DB transaction).
+        Done at most every SAVE_EVERY_S, not per batch: a hundred panels' repeated alarms
+        would otherwise serialize their incidents many times a second; after a crash the
+        records since the last save are simply applied again."""
+        self._save()
+        self._state.put(POSITION_NS, POSITION_KEY, self.applied_seq)
+        self._saved_at = self._clock.monotonic()
 
     async def _on_alarm(self, record: JournalRecord) -> None:
         async with self._lock:
@@ -223,7 +236,7 @@ class IncidentTracker:
             if open_id is not None:
                 if join(self.incidents[open_id], record.id, record.seq):
                     self.counters.joined += 1
-                    self._applied(self.incidents[open_id])
+                    self._applied(self.incidents[open_id], timers=False)
                 return
             event = record.model
             cls = self._class_of(record.kind)
