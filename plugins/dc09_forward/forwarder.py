@@ -51,6 +51,8 @@ class Hooks:
     monotonic: Callable[[], float]
     load: Callable[[], Any]
     save: Callable[[dict[str, Any]], None]
+    durable: Callable[[], Awaitable[None]]
+    """Until what ``save`` wrote would outlive a crash (shared by the connections asking)."""
     heard: Callable[[Role], Awaitable[None]]
     refused: Callable[[Role, InFlight, Event, Reply], Awaitable[None]]
 
@@ -210,6 +212,8 @@ class ReceiverForwarder:
         if inflight.resumed:
             self.stats["resent_after_restart"] += 1
         self.hooks.save(self.outbox.snapshot())  # before the first send: a restart resends it
+        if not inflight.resumed:  # as it was: the same seq and timestamp, never a new pair
+            await self.hooks.durable()
         await self._until_settled(event, record.seq, slot)
 
     async def _until_settled(self, event: Event, journal_seq: int, slot: int) -> None:

@@ -107,6 +107,7 @@ class Dc09ForwardPlugin(Plugin[ForwardConfig]):
             monotonic=self.ctx.clock.monotonic,
             load=lambda: state.get(key),
             save=lambda snapshot: state.set(key, snapshot),
+            durable=state.durable,
             heard=heard,
             refused=refused,
         )
