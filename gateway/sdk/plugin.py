@@ -8,7 +8,7 @@ journals ``plugin.fault`` and restarts it with backoff, never touching other ins
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -61,6 +61,12 @@ class Plugin(Generic[ConfigT]):
 
     async def stop(self) -> None:
         """Release what ``start`` took. Spawned tasks are cancelled by the host after this."""
+
+    def health(self) -> dict[str, Any] | None:
+        """What an operator should see about this instance beyond running/failed (a notifier's
+        last delivery error, a link's backlog); shown to authenticated users by
+        ``GET /api/v1/instances``. None: nothing to add. Must be quick and never raise."""
+        return None
 
     async def execute(self, command: Command) -> CommandResult:
         """Carry out a command on a device this instance owns; the default refuses politely."""

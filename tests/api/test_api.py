@@ -55,6 +55,7 @@ MATRIX: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/commands"): Role.VIEWER,
     ("GET", "/api/v1/commands/{command_id}"): Role.VIEWER,
     ("GET", "/api/v1/audit"): Role.ADMIN,
+    ("GET", "/api/v1/instances"): Role.VIEWER,
     ("GET", "/api/v1/incidents"): Role.VIEWER,
     ("GET", "/api/v1/incidents/{incident_id}"): Role.VIEWER,
     ("POST", "/api/v1/incidents/{incident_id}/ack"): Role.OPERATOR,

@@ -40,6 +40,39 @@ async def health(request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/api/v1/instances")
+async def instances(
+    request: Request, _: Annotated[Principal, Depends(require(Role.VIEWER))]
+) -> dict[str, Any]:
+    """Each configured instance: its plugin, state, restarts, last error, and what the plugin
+    itself reports (``Plugin.health()``: a notifier's last failed delivery, ...). Behind a
+    login, unlike ``/health``: such details can name servers and recipients."""
+    gw = request.app.state.gateway
+    out = []
+    for inst in gw.config.gateway.plugins:
+        runner = gw.runners.get(inst.id)
+        entry: dict[str, Any] = {"id": inst.id, "plugin": inst.plugin, "enabled": inst.enabled}
+        if runner is not None:
+            entry.update(
+                state=runner.status.state.value,
+                restarts=runner.status.restarts,
+                last_error=runner.status.last_error,
+                details=_details(runner.plugin),
+            )
+        out.append(entry)
+    return {"instances": out}
+
+
+def _details(plugin: Any) -> dict[str, Any] | None:
+    if plugin is None:
+        return None
+    try:
+        details = plugin.health()
+    except Exception as exc:  # a plugin's report must not break the page
+        return {"error": f"health() raised {type(exc).__name__}: {exc}"[:500]}
+    return details if isinstance(details, dict) else None
+
+
 @router.get("/api/v1/plugins")
 async def plugins(
     request: Request, _: Annotated[Principal, Depends(require(Role.VIEWER))]
