@@ -24,7 +24,8 @@ from typing import Any
 
 import structlog
 
-from gateway.incidents.config import IncidentClass, IncidentsConfig, NotifyTarget
+from gateway.incidents.config import IncidentClass, IncidentsConfig
+from gateway.incidents.escalation import next_escalation
 from gateway.incidents.model import (
     Incident,
     IncidentState,
@@ -372,42 +373,24 @@ class IncidentTracker:
         return done
 
     async def _escalate(self, incident: Incident, now: datetime) -> None:
-        cls = self.config.get(incident.incident_class)
-        policy = cls.escalation if cls is not None else None
-        n = incident.escalations + 1
-        repeat = (policy.repeat_s if policy else None) or (cls.ack_within_s if cls else None)
-        last = policy is None or n >= policy.max or repeat is None
-        following = None if last else now + timedelta(seconds=repeat or 0)
-        targets = policy.notify if policy is not None else []
-        requests = [self._notify_event(incident, target, n) for target in targets]
+        step = next_escalation(incident, self.config.get(incident.incident_class), now)
+        requests = [self._event_for_request(incident, notice) for notice in step.notices]
         data = {
-            "n": n,
-            "next_at": following.isoformat() if following else None,
-            "notified": [t.channel for t in targets],
-            "overdue_s": round((now - (incident.ack_due_at or now)).total_seconds(), 3),
+            "n": step.n,
+            "next_at": step.next_at.isoformat() if step.next_at else None,
+            "notified": step.channels,
+            "overdue_s": step.overdue_s,
         }
         escalated = self._event(incident, "incident.escalated", data)
         escalated = escalated.model_copy(
-            update={"text": f"not acknowledged (escalation {n}): {incident.title}"[:1000]}
+            update={"text": f"not acknowledged (escalation {step.n}): {incident.title}"[:1000]}
         )
         # the requests first: a crash between the two repeats a notice rather than loses one
         await self._journal.append_many([*requests, escalated])
         self._applied(apply(self.incidents, escalated))
         self._save()
         self.counters.escalated += 1
-        log.warning("incident escalated", incident=incident.id, n=n, notified=data["notified"])
-
-    def _notify_event(self, incident: Incident, target: NotifyTarget, n: int) -> Event:
-        request = NotifyRequest(
-            channel=target.channel,
-            to=target.to,
-            subject=f"[{incident.incident_class} grade {incident.grade}] not acknowledged: "
-            f"{incident.title}"[:500],
-            body=notice_body(incident, n),
-            incident=incident.id,
-            escalation=n,
-        )
-        return self._event_for_request(incident, request)
+        log.warning("incident escalated", incident=incident.id, n=step.n, notified=step.channels)
 
     def _event_for_request(self, incident: Incident, request: NotifyRequest) -> Event:
         return request_event(
@@ -573,17 +556,3 @@ class IncidentTracker:
 
 def _noted(note: str | None) -> dict[str, Any]:
     return {"note": note} if note else {}
-
-
-def notice_body(incident: Incident, n: int) -> str:
-    """The text of an escalation notice: what, where, since when, and the plan."""
-    lines = [
-        f"Incident {incident.id} ({incident.incident_class}, grade {incident.grade}) has not "
-        f"been acknowledged (escalation {n}).",
-        f"What: {incident.title}",
-        f"Where: {incident.source}" + (f", area {incident.area}" if incident.area else ""),
-        f"Opened: {incident.opened_at.isoformat()}; alarms: {incident.alarm_count}",
-    ]
-    if incident.plan:
-        lines += ["", "Response plan:", incident.plan]
-    return "\n".join(lines)
