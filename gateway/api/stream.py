@@ -53,8 +53,8 @@ async def pace(last_sent: float) -> None:
     await asyncio.sleep(wait)
 
 
-def _remember(cache: dict[bytes, str], key: bytes, text: str) -> str:
-    if len(cache) >= CACHE_SIZE:
+def _remember(cache: dict[Any, str], key: Any, text: str, size: int = CACHE_SIZE) -> str:
+    if len(cache) >= size:
         del cache[next(iter(cache))]  # the oldest insertion: clients have moved past it
     cache[key] = text
     return text
@@ -90,10 +90,8 @@ def ws_batch(records: list[JournalRecord]) -> str:
     key = (records[0].hash, records[-1].hash, len(records))
     text = _batches.get(key)
     if text is None:
-        text = "[" + ",".join(ws_message(r) for r in records) + "]"
-        if len(_batches) >= BATCHES_KEPT:
-            del _batches[next(iter(_batches))]
-        _batches[key] = text
+        joined = "[" + ",".join(ws_message(r) for r in records) + "]"
+        text = _remember(_batches, key, joined, BATCHES_KEPT)
     return text
 
 

@@ -34,10 +34,11 @@ from gateway.incidents.model import (
     join,
 )
 from gateway.journal import Filter, Journal, JournalRecord
+from gateway.journal.filters import kind_matches
 from gateway.model.entities import Area, ArmingState
 from gateway.model.event import Event
 from gateway.model.ids import new_id
-from gateway.model.kinds import Phase
+from gateway.model.kinds import CORE_KINDS, Phase
 from gateway.model.notify import NotifyRequest, request_event
 from gateway.registry.statedb import StateDB
 from gateway.sdk.clock import Clock
@@ -50,6 +51,7 @@ _DERIVED = frozenset({INCIDENTS_PLUGIN, "rules"})
 """Events the gateway derived itself open no incident by their class: a rule's
 ``intrusion.verified`` belongs to the intrusion's incident, and a rule that wants one of its own
 says ``incident: {class: …}``."""
+CORE_PRIORITY = {spec.name: spec.priority for spec in CORE_KINDS}
 STATE_NS = "incident"
 POSITION_NS, POSITION_KEY = "host", "incidents.position"
 RETRY_S = 1.0
@@ -127,17 +129,14 @@ class IncidentTracker:
         """Apply the ``incident.*`` records journaled after ``position`` (all of them for a
         tracker without a position: the incidents must be known even if judging starts at the
         head)."""
-        reader = self._journal.reader
-        head = self._journal.committed_seq
-        after = position
-        while after < head:
-            records, after = reader.scan(
-                Filter.build(kinds=["incident"]), after_seq=after, upto_seq=head, limit=1000
-            )
-            for record in records:
-                self._apply_record(record)
-                if record.kind == "incident.opened" and isinstance(record.model, Event):
-                    self._opened_for.add(str(record.model.data.get("trigger")))
+        for record in self._journal.reader.scan_all(
+            Filter.build(kinds=["incident"]),
+            after_seq=position,
+            upto_seq=self._journal.committed_seq,
+        ):
+            self._apply_record(record)
+            if record.kind == "incident.opened" and isinstance(record.model, Event):
+                self._opened_for.add(str(record.model.data.get("trigger")))
 
     def start(self) -> None:
         self._tasks = [
@@ -187,8 +186,7 @@ class IncidentTracker:
 
     async def _on_record(self, record: JournalRecord) -> None:
         if record.kind.startswith("incident."):
-            self._apply_record(record)
-            return
+            return  # this tracker's own records: applied when written (recalled after a crash)
         if record.phase == "alarm":
             if self._class_of(record.kind) is not None or (record.source, record.kind) in (
                 self._open_by_key
@@ -282,7 +280,7 @@ class IncidentTracker:
         if not self.config.enabled:
             return None
         for cls in self.config.classes:
-            if any(kind == k or kind.startswith(k + ".") for k in cls.kinds):
+            if any(kind_matches(k, kind) for k in cls.kinds):
                 return cls
         return None
 
@@ -344,7 +342,7 @@ class IncidentTracker:
         self._timers_changed.clear()
         due = [
             i.next_escalation_at
-            for i in self.incidents.values()
+            for i in self._open_incidents()
             if i.state is IncidentState.NEW and i.next_escalation_at is not None
         ]
         changed = asyncio.create_task(self._timers_changed.wait(), name="incident-timers")
@@ -360,12 +358,16 @@ class IncidentTracker:
             # a stop() arriving here must end the loop: never swallow our own cancellation
             await asyncio.gather(*waits, return_exceptions=True)
 
+    def _open_incidents(self) -> list[Incident]:
+        """Only these can escalate; closed ones pile up over the years."""
+        return [self.incidents[i] for i in self._open_by_key.values()]
+
     async def escalate_due(self) -> list[Incident]:
         """Escalate every unacknowledged incident whose time has come (once each)."""
         now = self._clock.now()
         done: list[Incident] = []
         async with self._lock:
-            for incident in list(self.incidents.values()):
+            for incident in self._open_incidents():
                 due = incident.next_escalation_at
                 if incident.state is IncidentState.NEW and due is not None and due <= now:
                     await self._escalate(incident, now)
@@ -529,7 +531,7 @@ class IncidentTracker:
         return Event(
             kind=kind,
             phase=Phase.MOMENTARY,
-            priority=priority or (1 if kind == "incident.escalated" else 4),
+            priority=priority or CORE_PRIORITY[kind],
             source=incident.source,
             area=incident.area,
             zone=incident.zone,

@@ -14,6 +14,20 @@ from typing import Any
 from gateway.journal.records import JournalRecord, RecordType
 
 
+def is_kind_glob(pattern: str) -> bool:
+    """``*``, ``?`` or ``[`` make a kind pattern a shell glob; otherwise it is a prefix of dotted
+    words. The one rule for filters, rules and incident classes."""
+    return "*" in pattern or "?" in pattern or "[" in pattern
+
+
+def kind_matches(pattern: str, kind: str) -> bool:
+    """``trouble`` matches ``trouble`` and ``trouble.ac_loss`` but not ``troubles``; a glob is
+    matched as a glob."""
+    if is_kind_glob(pattern):
+        return fnmatch.fnmatchcase(kind, pattern)
+    return kind == pattern or kind.startswith(pattern + ".")
+
+
 @dataclass(frozen=True, slots=True)
 class Filter:
     """Matches records by type, kind prefix or glob, source glob, phase and priority.
@@ -35,8 +49,8 @@ class Filter:
     _kind_globs: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        plain = [p for p in self.kinds if not ("*" in p or "?" in p)]
-        globs = tuple(p for p in self.kinds if "*" in p or "?" in p)
+        plain = [p for p in self.kinds if not is_kind_glob(p)]
+        globs = tuple(p for p in self.kinds if is_kind_glob(p))
         object.__setattr__(self, "_kind_exact", frozenset(plain))
         object.__setattr__(self, "_kind_prefixes", tuple(p + "." for p in plain))
         object.__setattr__(self, "_kind_globs", globs)
@@ -106,7 +120,7 @@ class Filter:
         if self.kinds and not any("[" in p for p in self.kinds):
             parts = []
             for p in self.kinds:
-                if "*" in p or "?" in p:
+                if is_kind_glob(p):
                     parts.append("kind GLOB ?")
                     params.append(p)
                 else:

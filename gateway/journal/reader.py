@@ -7,6 +7,7 @@ consumers that have fallen behind the in-memory tail.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from gateway.journal import chain
@@ -90,6 +91,14 @@ class JournalReader:
         if not flt.sql_exact:
             rows = [r for r in rows if flt.matches(r)]
         return rows, scanned
+
+    def scan_all(
+        self, flt: Filter, *, after_seq: int, upto_seq: int, page: int = 1000
+    ) -> Iterator[JournalRecord]:
+        """Every matching record in (after_seq, upto_seq], read a page at a time."""
+        while after_seq < upto_seq:
+            records, after_seq = self.scan(flt, after_seq=after_seq, upto_seq=upto_seq, limit=page)
+            yield from records
 
     def query(
         self,

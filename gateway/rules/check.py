@@ -17,6 +17,7 @@ from gateway.model.entities import Device
 from gateway.model.kinds import KindError, KindRegistry
 from gateway.registry.areas import AREA_ACTIONS
 from gateway.rules.model import Action, Rule
+from gateway.sdk.notifier import NotifierPlugin
 
 _TEMPLATE_MARK = "{"
 
@@ -149,7 +150,7 @@ def check_rule_references(
 
 
 def _is_notifier(cls: Any) -> bool:
-    return any(base.__name__ == "NotifierPlugin" for base in getattr(cls, "__mro__", ()))
+    return isinstance(cls, type) and issubclass(cls, NotifierPlugin)
 
 
 def _check_rule(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gateway.journal.filters import kind_matches
 from gateway.model.entities import Area, ArmingState
 from gateway.model.event import Event
 from gateway.rules.correlation import Window, group_key
@@ -21,14 +22,6 @@ from gateway.rules.model import Condition, Rule
 from gateway.rules.schedule import describe, is_active
 
 ARMED = frozenset({ArmingState.AWAY, ArmingState.STAY})
-
-
-def kind_matches(pattern: str, kind: str) -> bool:
-    """A plain pattern is a prefix of dotted words (``trouble`` ⊇ ``trouble.ac_loss``), as in
-    journal filters; one with ``*``, ``?`` or ``[`` is a glob."""
-    if any(c in pattern for c in "*?["):
-        return fnmatch.fnmatchcase(kind, pattern)
-    return kind == pattern or kind.startswith(pattern + ".")
 
 
 def event_scope(event: Event) -> dict[str, Any]:

@@ -161,18 +161,15 @@ class RuleEngine:
         reader = self._journal.reader
         head = self._journal.committed_seq
         self._replay_upto = head
-        after = position
-        while after < head:
-            records, after = reader.scan(
-                Filter.build(kinds=[RUN_KIND]), after_seq=after, upto_seq=head, limit=1000
-            )
-            for record in records:
-                content = record.content
-                if isinstance(content, Event) and content.plugin == RULES_PLUGIN:
-                    trigger = content.data.get("trigger", {})
-                    rule = content.data.get("rule")
-                    if isinstance(trigger, dict) and isinstance(rule, str):
-                        self._done.add((rule, str(trigger.get("id"))))
+        for record in reader.scan_all(
+            Filter.build(kinds=[RUN_KIND]), after_seq=position, upto_seq=head
+        ):
+            content = record.content
+            if isinstance(content, Event) and content.plugin == RULES_PLUGIN:
+                trigger = content.data.get("trigger", {})
+                rule = content.data.get("rule")
+                if isinstance(trigger, dict) and isinstance(rule, str):
+                    self._done.add((rule, str(trigger.get("id"))))
         horizon = (
             max(
                 [w.spec.within_s for s in self._states.values() for w in s.compiled.correlation]

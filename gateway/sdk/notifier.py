@@ -36,6 +36,7 @@ from gateway.model.event import Event
 from gateway.model.kinds import Phase
 from gateway.model.notify import REQUEST_KIND, RESULT_KIND, NotifyRequest, NotifyResult
 from gateway.sdk.plugin import Plugin
+from gateway.sdk.window import CommitWindow
 
 if TYPE_CHECKING:
     from gateway.sdk.context import PluginContext
@@ -128,33 +129,6 @@ class Notification:
     recipient (SMS): a retry then goes only to the others."""
     refused: dict[str, str] = field(default_factory=dict)
     """Recipients refused for good (with why), for the same channels."""
-
-
-class CommitWindow:
-    """Journal positions taken but not yet passed by the cursor, in order.
-
-    ``finish(seq)`` marks one as handled and returns the position the cursor may now move to
-    (the last of the leading run of handled ones), or None when the oldest is still open.
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[int, bool] = {}  # insertion order is seq order: the journal's order
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-    def take(self, seq: int) -> None:
-        self._open[seq] = False
-
-    def finish(self, seq: int) -> int | None:
-        self._open[seq] = True
-        passed = None
-        for position, handled in list(self._open.items()):
-            if not handled:
-                break
-            del self._open[position]
-            passed = position
-        return passed
 
 
 class NotifierPlugin(Plugin[NotifierConfigT]):

@@ -1,14 +1,13 @@
-"""The in-flight window's bookkeeping: which records are out, which are acknowledged, and how
-far the cursor may move (sans-IO: sequence numbers in, a commit position out).
+"""The MQTT in-flight window: at most ``size`` publishes awaiting their PUBACK, and the commit
+position their acknowledgements allow (the shared :class:`~gateway.sdk.window.CommitWindow`).
 
 PUBACKs may be seen out of order (each publish is awaited by its own task), but the cursor must
-only ever cover records the broker has acknowledged, so it advances to the end of the
-contiguous acknowledged prefix and no further.
+only ever cover records the broker has acknowledged.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from gateway.sdk.window import CommitWindow
 
 
 class AckWindow:
@@ -16,7 +15,7 @@ class AckWindow:
         if size < 1:
             raise ValueError(f"window size must be at least 1, got {size}")
         self.size = size
-        self._out: OrderedDict[int, bool] = OrderedDict()  # seq -> acknowledged, in send order
+        self._out = CommitWindow()
         self.high_water = 0
         """The most records that were ever out at once (what the bench reports)."""
 
@@ -29,31 +28,19 @@ class AckWindow:
 
     @property
     def empty(self) -> bool:
-        return not self._out
+        return not len(self._out)
 
     def sent(self, seq: int) -> None:
-        if self._out and seq <= next(reversed(self._out)):
-            raise ValueError(f"seq {seq} sent after a higher one: the window keeps journal order")
-        self._out[seq] = False
+        self._out.take(seq)
         self.high_water = max(self.high_water, len(self._out))
 
     def acked(self, seq: int) -> int | None:
         """Mark ``seq`` acknowledged; returns the new commit position, or None if it stays."""
-        if seq not in self._out:
-            return None
-        self._out[seq] = True
-        commit = None
-        while self._out:
-            first, done = next(iter(self._out.items()))
-            if not done:
-                break
-            self._out.popitem(last=False)
-            commit = first
-        return commit
+        return self._out.finish(seq)
 
     def unacked(self) -> list[int]:
         """Records out but not acknowledged, in order (to send again after a reconnect)."""
-        return [seq for seq, done in self._out.items() if not done]
+        return self._out.unfinished()
 
     def clear(self) -> None:
         self._out.clear()
