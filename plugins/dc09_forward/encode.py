@@ -17,6 +17,7 @@ from typing import Literal
 from gateway.model.event import Event
 from gateway.model.kinds import Phase
 from plugins.contact_id import codes as cid_codes
+from plugins.contact_id.codec import Qualifier
 from plugins.dc09_forward import reverse
 from plugins.dc09_forward.config import Format
 from plugins.sia_dc09.dc09 import Token
@@ -31,7 +32,7 @@ GENERAL_CID = {Phase.ALARM: ("140", "1"), Phase.RESTORE: ("140", "3")}
 
 _SIA_CODE = re.compile(r"SIA:([A-Z]{2})", re.ASCII)
 _CID_CODE = re.compile(r"CID:([ERP])([0-9A-F]{3})", re.ASCII)
-_CID_QUALIFIER = {"E": "1", "R": "3", "P": "6"}
+_CID_QUALIFIER = {q.letter: q.value for q in Qualifier}
 _SIA_DIGITS = 6
 """Longest number written into an SIA block; DC-03 addresses are 1-4 digits in practice and
 the receiver reads up to 16."""
@@ -128,7 +129,7 @@ def _cid(event: Event, account: str, unmapped: Unmapped) -> Report | None:
     if other is not None:
         dropped.append("zone" if ccc_is == "user" else "user")
     data = f"#{account}|{qualifier}{code} {(group or '0').zfill(2)} {(ccc or '0').zfill(3)}"
-    letter = {"1": "E", "3": "R", "6": "P"}[qualifier]
+    letter = Qualifier(qualifier).letter
     return Report(Token.ADM_CID, data, f"CID:{letter}{code}", via, tuple(dropped))
 
 

@@ -111,7 +111,9 @@ class Bridge:
     async def handle(self, item: bytes | LineError) -> bytes | None:
         """The answer to one line (or to the splitter's error), or None for no answer."""
         try:
-            message = item if isinstance(item, LineError) else parse_line(item)
+            message = (
+                item if isinstance(item, LineError) else parse_line(item, self.config.max_line)
+            )
         except LineError as exc:
             message = exc
         if isinstance(message, LineError):

@@ -48,7 +48,7 @@ _SIA1_HEAD = re.compile(rf"3{_HDR} *", re.ASCII)
 _SIA1_TAIL = re.compile(r"(?P<acct> *[0-9A-Fa-f]+)(?P<code>[A-Z]{2})(?P<zone>[0-9]{4})", re.ASCII)
 _FOREIGN = re.compile(r"(?P<pid>[0-9A-Za-z])(?P<rr>[0-9A-Fa-f]{2})(?P<body>.*)", re.ASCII)
 
-QUALIFIERS = {"E": "1", "R": "3", "P": "6", "1": "1", "3": "3", "6": "6"}
+QUALIFIERS = {**{q.letter: q.value for q in Qualifier}, **{q.value: q.value for q in Qualifier}}
 """The printed qualifier (SG: "E=New event or opening, R=New restore or closing, P=Previous
 event") as the DC-05 digit Contact ID's tables use."""
 
@@ -61,9 +61,9 @@ def _header(protocol: str, digits: str) -> Header:
     return Header(protocol, digits[:2].upper(), digits[2:].upper())
 
 
-def _text(line: bytes | str) -> str:
-    if len(line) > MAX_LINE:
-        raise LineError(LineReason.TOO_LONG, f"line of {len(line)} bytes is longer than {MAX_LINE}")
+def _text(line: bytes | str, max_line: int) -> str:
+    if len(line) > max_line:
+        raise LineError(LineReason.TOO_LONG, f"line of {len(line)} bytes is longer than {max_line}")
     raw = line.encode("latin-1", "replace") if isinstance(line, str) else line
     for position, byte in enumerate(raw, start=1):
         if not 0x20 <= byte <= 0x7E:
@@ -74,9 +74,10 @@ def _text(line: bytes | str) -> str:
     return raw.decode("ascii")
 
 
-def parse_line(line: bytes | str) -> Message:
-    """The message one line carries (without its DC4/CR terminator)."""
-    text = _text(line)
+def parse_line(line: bytes | str, max_line: int = MAX_LINE) -> Message:
+    """The message one line carries (without its DC4/CR terminator); ``max_line`` is the
+    instance's configured limit (the splitter enforces the same one)."""
+    text = _text(line, max_line)
     if not text:
         raise LineError(LineReason.HEADER, "empty line")
     pid = text[0]

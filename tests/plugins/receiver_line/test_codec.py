@@ -110,3 +110,16 @@ def test_garbled_lines_say_what_is_wrong(line: bytes, reason: LineReason, says: 
         parse_line(line)
     assert err.value.reason is reason
     assert says in str(err.value)
+
+
+def test_the_length_limit_is_the_instances_own() -> None:
+    """A line within a configured ``max_line`` above the default is judged by its content,
+    not refused as too long (the splitter already enforces the configured limit)."""
+    long_sia = b"S01001[#1234|NBA" + b"1" * 600 + b"]"
+    with pytest.raises(LineError) as default:
+        parse_line(long_sia)
+    assert default.value.reason is LineReason.TOO_LONG
+    try:
+        parse_line(long_sia, max_line=1024)
+    except LineError as exc:
+        assert exc.reason is not LineReason.TOO_LONG
