@@ -73,6 +73,10 @@ async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     reloads: set[asyncio.Task[None]] = set()
+    # A reload asked for while starting (a config-management run, systemd's ExecReload) must
+    # not kill the gateway: SIGHUP's default action is to terminate. Ignored until it can be
+    # handled, once the gateway has started.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def on_hangup() -> None:
         task = asyncio.create_task(_reload(gateway, config_path))

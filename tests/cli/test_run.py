@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from gateway.journal import Filter, JournalReader
 from tests.cli.helpers import anfang, anfang_cmd, fill
@@ -13,22 +15,66 @@ from tests.conftest import REPO, python_env
 from tests.journal.helpers import raw_db
 
 
+class Running:
+    """An ``anfang run`` process whose output is drained by threads, so a test can wait for
+    "gateway started" instead of guessing how long a loaded machine takes to get there."""
+
+    def __init__(self, *args: str | Path) -> None:
+        self.proc = subprocess.Popen(
+            anfang_cmd("run", *args),
+            cwd=REPO,
+            env=python_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.started = threading.Event()
+        self._readers = [
+            threading.Thread(target=self._drain, args=(self.proc.stdout, self.out), daemon=True),
+            threading.Thread(target=self._drain, args=(self.proc.stderr, self.err), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _drain(self, stream: IO[str] | None, lines: list[str]) -> None:
+        assert stream is not None
+        for line in stream:
+            lines.append(line)
+            if "gateway started" in line:
+                self.started.set()
+
+    def wait_started(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.started.wait(0.1):
+            assert self.proc.poll() is None, "".join(self.err)
+            assert time.monotonic() < deadline, "the gateway did not start"
+
+    def finish(self, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=timeout_s)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        for reader in self._readers:
+            reader.join(timeout=10)
+        out, err = "".join(self.out), "".join(self.err)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+
+
 def _run_briefly(*args: str | Path, seconds: float = 3.0) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.Popen(
-        anfang_cmd("run", *args),
-        cwd=REPO,
-        env=python_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    """Run until started (or exited), then ``seconds`` more, then SIGINT."""
+    running = Running(*args)
+    while not running.started.wait(0.1) and running.proc.poll() is None:
+        pass
     deadline = time.monotonic() + seconds
-    while proc.poll() is None and time.monotonic() < deadline:
+    while running.proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return running.finish()
 
 
 async def test_run_refuses_a_truncated_journal_and_accepts_it_when_told(tmp_path: Path) -> None:
@@ -70,16 +116,11 @@ def test_sighup_reloads_only_changed_instances_and_survives_a_bad_config(tmp_pat
         "  - {{id: b, plugin: demo, config: {{interval_s: {b}}}}}\n"
     )
     cfg.write_text(template.format(b=1.0))
-    proc = subprocess.Popen(
-        anfang_cmd("run", "-c", cfg, "--data-dir", tmp_path / "data"),
-        cwd=REPO,
-        env=python_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    running = Running("-c", cfg, "--data-dir", tmp_path / "data")
+    proc = running.proc
     try:
-        time.sleep(2.5)
+        running.wait_started()
+        time.sleep(1.0)
         cfg.write_text("site: {id: hq}\nplugins: [{id: a, plugin: nosuch}]\n")
         proc.send_signal(signal.SIGHUP)
         time.sleep(1.0)
@@ -87,11 +128,9 @@ def test_sighup_reloads_only_changed_instances_and_survives_a_bad_config(tmp_pat
         proc.send_signal(signal.SIGHUP)
         time.sleep(1.5)
         assert proc.poll() is None, "the gateway must survive reloads"
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        result = running.finish()
+    err = result.stderr
     assert proc.returncode == 0, err
     assert "reload refused" in err and "plugins[0].plugin" in err
     reader = JournalReader.open(tmp_path / "data")
