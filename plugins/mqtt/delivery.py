@@ -9,24 +9,28 @@ are sent first on the next one, so the order on the broker is the journal's, rep
 from __future__ import annotations
 
 import asyncio
-import math
+import functools
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiomqtt
 
 from gateway.journal import Consumer, JournalRecord
 from plugins.mqtt import derive
 from plugins.mqtt.payloads import event_payload, telemetry_payload
+from plugins.mqtt.puback import PubackFutures
 from plugins.mqtt.topics import Topics
 from plugins.mqtt.window import AckWindow
 
 READ_BATCH = 512
+REFUSED = 0x80
+"""MQTT 5 reason codes from 0x80 up are failures (0x10, "no matching subscribers", is not)."""
 COMMIT_EVERY_S = 0.05
 """Acknowledged positions are handed to the journal at most this often (and whenever the
-connector runs out of records): each hand-over is a cursor write, and one per PUBACK would
+connector has caught up): each hand-over is a cursor write, and one per PUBACK would
 make the journal's writer commit thousands of times a second for nothing. A crash repeats at
 most this much more."""
 
@@ -80,7 +84,8 @@ class Delivery:
         """In the window, not yet acknowledged, in send order: seq -> (record, monotonic time
         it was handed to paho)."""
         self._ready: deque[JournalRecord] = deque()  # read from the journal, not yet sent
-        self._reading = asyncio.Lock()  # one worker reads the journal, the others wait
+        self._pubacks: PubackFutures | None = None  # the connection's, while one is up
+        self._room: asyncio.Future[None] | None = None  # set when a full window frees a slot
         self._to_commit = 0
         self._committed_at = 0.0
         self.skipped_unreported = 0
@@ -123,41 +128,60 @@ class Delivery:
         return messages
 
     async def run(self, client: aiomqtt.Client) -> None:
-        """Deliver until the connection breaks (MqttError propagates to the caller).
+        """Deliver until the connection breaks (the plugin's task group learns that from
+        aiomqtt and cancels this).
 
-        One worker per window slot, each taking the next record and publishing it in the same
-        step of the event loop: paho sends in the order it is called, so the broker receives
-        the journal's order while up to ``window`` PUBACKs are awaited at once."""
+        One sender takes records in journal order and hands each to paho at once while fewer
+        than ``window`` await their PUBACK: paho sends in call order, so the broker receives
+        the journal's order. A PUBACK frees its slot through a future's callback, so no task
+        waits per message. No per-publish timer either: a silent connection is found by the
+        keep-alive, a broker that stops acknowledging by stalled_s()."""
         self._requeue_unacknowledged()
-        async with asyncio.TaskGroup() as tasks:
-            for _ in range(self.window.size):
-                tasks.create_task(self._worker(client))
+        loop = asyncio.get_running_loop()
+        with PubackFutures(client) as pubacks:
+            self._pubacks = pubacks
+            try:
+                while True:
+                    if self.window.full:
+                        self._room = loop.create_future()
+                        await self._room
+                        continue
+                    self._send(pubacks, await self._take())
+            finally:
+                self._pubacks = None
+                self._room = None
 
-    async def _worker(self, client: aiomqtt.Client) -> None:
-        # No per-publish timer (aiomqtt would start one per message): a silent connection is
-        # found by the keep-alive, a broker that stops acknowledging by stalled_s().
-        timeout = math.inf
-        while True:
-            record = await self._take()
-            # no await between taking the record and handing it to paho: order is kept
-            seq = record.seq
-            self.window.sent(seq)
-            self._out[seq] = (record, time.monotonic())
-            if not self.point_state:  # the common case: one message, nothing derived
-                topic = self.topics.event(record.kind, record.source)
-                await client.publish(topic, event_payload(record), qos=1, timeout=timeout)
-            else:
-                messages = self.messages_for(record)
-                await asyncio.gather(
-                    *(
-                        client.publish(m.topic, m.payload, qos=1, retain=m.retain, timeout=timeout)
-                        for m in messages
-                    )
-                )
-            del self._out[seq]
-            self.delivered += 1
-            self.counters["events_delivered"] += 1
-            self._acked(seq)
+    def _send(self, pubacks: PubackFutures, record: JournalRecord) -> None:
+        seq = record.seq
+        self.window.sent(seq)
+        self._out[seq] = (record, time.monotonic())
+        future: asyncio.Future[Any]
+        if not self.point_state:  # the common case: one message, nothing derived
+            topic = self.topics.event(record.kind, record.source)
+            future = pubacks.publish(topic, event_payload(record))
+        else:
+            futures = [
+                pubacks.publish(m.topic, m.payload, retain=m.retain)
+                for m in self.messages_for(record)
+            ]
+            future = futures[0] if len(futures) == 1 else asyncio.gather(*futures)
+        future.add_done_callback(functools.partial(self._puback, pubacks, seq))
+
+    def _puback(self, pubacks: PubackFutures, seq: int, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None or pubacks is not self._pubacks:
+            return  # that connection is gone: the record goes again, first, on the next one
+        reasons = future.result()
+        if any(code >= REFUSED for code in (reasons if isinstance(reasons, list) else [reasons])):
+            # A v5 broker acknowledged but refused it (ACL, quota): sending it again would be
+            # refused again and stop the feed behind it. Counted and logged by the plugin.
+            self.counters["events_refused_by_broker"] += 1
+        del self._out[seq]
+        self.delivered += 1
+        self.counters["events_delivered"] += 1
+        self._acked(seq)
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
 
     def _requeue_unacknowledged(self) -> None:
         """Records out on the last connection go first, in order, on this one."""
@@ -171,12 +195,9 @@ class Delivery:
         while True:
             if not self._ready:
                 self.flush()
-                async with self._reading:
-                    if not self._ready:
-                        if self.window.empty and self.consumer.position > self.consumer.committed:
-                            self.consumer.commit(self.consumer.position)  # past filtered records
-                        batch = await self.consumer.next_batch(READ_BATCH)
-                        self._ready.extend(batch)
+                if self.window.empty and self.consumer.position > self.consumer.committed:
+                    self.consumer.commit(self.consumer.position)  # past filtered records
+                self._ready.extend(await self.consumer.next_batch(READ_BATCH))
                 continue
             record = self._ready.popleft()
             if self.backlog.too_old(record, self._wall()):
@@ -197,5 +218,8 @@ class Delivery:
         commit = self.window.acked(seq)
         if commit is not None:
             self._to_commit = commit
-            if time.monotonic() - self._committed_at >= COMMIT_EVERY_S:
+            # caught up (nothing out, nothing read): the sender may wait long for the next
+            # record, so hand the position over now rather than at its next read
+            caught_up = self.window.empty and not self._ready
+            if caught_up or time.monotonic() - self._committed_at >= COMMIT_EVERY_S:
                 self.flush()
