@@ -233,3 +233,34 @@ async def test_a_first_start_begins_at_the_head_unless_history_is_asked_for(
         )
         published = {m.json()["id"] for m in platform.under("anfang/events/")}
         assert old.id not in published
+
+
+async def test_publishes_the_broker_refuses_are_counted_and_do_not_stop_the_feed(
+    tmp_path: Path,
+) -> None:
+    """mosquitto's ACL denies one source's topics: an MQTT 5 PUBACK says 'not authorized'. Those
+    events are counted as refused, not sent again forever; the events after them still arrive."""
+    workdir = tmp_path / "mosquitto"
+    workdir.mkdir()
+    acl = workdir / "acl"
+    acl.write_text("topic readwrite anfang/#\ntopic deny anfang/events/intrusion/hq/panel-9/#\n")
+    broker = Broker(workdir, extra=f"allow_anonymous true\nacl_file {acl}").start()
+    try:
+        gw = gateway_for(tmp_path, {"port": broker.port})
+        async with running(gw), Platform(broker.port, ("anfang/events/#",)) as platform:
+            plugin = connector(gw)
+            await plugin.connected.wait()
+            sent = [
+                intrusion(i, source=f"hq/panel-{9 if i % 3 == 0 else 1}/zone-1") for i in range(12)
+            ]
+            last = (await gw.journal.append_many(sent))[-1]
+            delivery = plugin.delivery
+            assert delivery is not None
+            await eventually(lambda: delivery.consumer.committed >= last)
+            allowed = [e.id for e in sent if "panel-1" in e.source]
+            await platform.wait_for(lambda _: set(allowed) <= platform.ids)
+            assert not platform.ids & {e.id for e in sent if "panel-9" in e.source}
+            assert plugin.ctx.counters["events_refused_by_broker"] == 4
+            check_complete_and_ordered(platform.events(), allowed)
+    finally:
+        broker.stop()
