@@ -64,10 +64,10 @@ def encoded_event(record: JournalRecord) -> str:
     """The event's compact JSON text, from the shared cache when another client asked first."""
     text = _cache.get(record.hash)
     if text is None:
-        model = record.model
+        raw = record.event_json()
         text = (
-            model.model_dump_json()
-            if model is not None
+            raw.decode()
+            if raw is not None
             else json.dumps(event_json(record), separators=(",", ":"))
         )
         _remember(_cache, record.hash, text)

@@ -15,35 +15,26 @@ from typing import Any
 from gateway.journal import ChainHead, JournalRecord
 from gateway.model.command import CommandResult
 from gateway.model.entities import Area, Device
-from gateway.model.event import Event
-
-_NULL_SEQ = b',"seq":null,'
-_SEQ_WITHIN = 160
-"""``seq`` follows ``schema_version`` and ``id`` (at most 64 characters): it is this close."""
 
 ACTION_MAX = 100
 
 
 def event_payload(record: JournalRecord) -> bytes:
     """The event's JSON with its journal ``seq`` set (the stored bytes carry ``null``)."""
-    raw = record.payload
-    if raw is not None:
-        at = raw.find(_NULL_SEQ, 0, _SEQ_WITHIN)
-        if at >= 0:
-            return b'%s,"seq":%d,%s' % (raw[:at], record.seq, raw[at + len(_NULL_SEQ) :])
-    event = record.content
-    if not isinstance(event, Event):  # a pruned record has no payload to send
-        return json.dumps(
-            {
-                "seq": record.seq,
-                "id": record.id,
-                "kind": record.kind,
-                "source": record.source,
-                "pruned": True,
-            },
-            separators=(",", ":"),
-        ).encode()
-    return event.model_copy(update={"seq": record.seq}).model_dump_json().encode()
+    payload = record.event_json()
+    if payload is not None:
+        return payload
+    # a pruned record has no payload to send: its header says what it was
+    return json.dumps(
+        {
+            "seq": record.seq,
+            "id": record.id,
+            "kind": record.kind,
+            "source": record.source,
+            "pruned": True,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:

@@ -65,6 +65,10 @@ async def test_all_record_types_are_journaled(data_dir: Path) -> None:
     ]
     assert got[1].model == cmd and got[2].model == res and got[3].model == audit
     assert got[2].phase == "denied"
+    # the event's JSON with seq spliced into the stored bytes is what the model would encode
+    assert got[0].event_json() == got[0].event.model_dump_json().encode()
+    assert b'"seq":%d,' % got[0].seq in (got[0].event_json() or b"")
+    assert [r.event_json() for r in got[1:]] == [None, None, None]
 
 
 async def test_non_record_is_refused_and_nothing_written(data_dir: Path) -> None:
