@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 READ_BATCH = 512
 
 
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
 class Consumer:
     """Iterate with ``async for record in consumer``; ``commit(seq)`` after handling."""
 
@@ -66,7 +71,6 @@ class Consumer:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while not self._closed:
-            wake = self._journal.wakeup
             head = self._journal.committed_seq
             if self.position < head:
                 batch = self._journal.tail_read(self.position, head, limit, self.filter)
@@ -79,13 +83,20 @@ class Consumer:
             if self._journal.closed:
                 self._closed = True
                 break
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
+            # no await since reading the head: a commit cannot slip in before the waiter
+            waiter = self._journal.commit_waiter()
+            if deadline is None:
+                await waiter
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 return []
+            expiry = loop.call_later(remaining, _expire, waiter)
             try:
-                await asyncio.wait_for(wake.wait(), remaining)
-            except TimeoutError:
-                return []
+                if not await waiter:
+                    return []
+            finally:
+                expiry.cancel()
         return []
 
     async def _read_db(self, head: int, limit: int) -> tuple[list[JournalRecord], int]:

@@ -107,7 +107,7 @@ class Journal:
         self.reader = reader
         self._tail = _Tail(tail_size)
         self.committed_seq = head.seq
-        self.wakeup = asyncio.Event()
+        self._waiters: list[asyncio.Future[bool]] = []
         self._cursors_in_use: set[str] = set()
         self._cursor_commits: dict[str, int] = {}
         """Newest position committed per cursor in this process, perhaps not on disk yet: a
@@ -249,8 +249,22 @@ class Journal:
 
     def notify(self) -> None:
         """Wake every waiting consumer."""
-        old, self.wakeup = self.wakeup, asyncio.Event()
-        old.set()
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def commit_waiter(self) -> asyncio.Future[bool]:
+        """A future the next commit (or close) resolves to True.
+
+        A bare future rather than ``wait_for(event.wait())``, which made a task per wait: with a
+        hundred stream clients and the engines each waking on every commit, that task was the
+        largest single cost of following the journal (bench/api.py)."""
+        if len(self._waiters) > 1024:  # timed-out waits of a quiet journal
+            self._waiters = [w for w in self._waiters if not w.done()]
+        waiter: asyncio.Future[bool] = self._loop.create_future()
+        self._waiters.append(waiter)
+        return waiter
 
     # -- reading -------------------------------------------------------------------------------
 
