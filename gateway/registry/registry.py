@@ -298,8 +298,11 @@ class Registry:
         return point is not None and bool(point.area)
 
     def _index_area(self, area: Area) -> None:
-        self._areas_changed += 1
         old = self.areas.get(area.address)
+        if old is None or old.device != area.device:
+            # may_have_area's summary depends on which device each area belongs to, not on
+            # its state: bumped per alarm, it was rebuilt over every area on every alarm
+            self._areas_changed += 1
         if old is not None and old.device and old.local_id:
             self._numbered.pop((old.device, _number_key(old.local_id)), None)
         if area.device and area.local_id:
