@@ -47,6 +47,8 @@ T = TypeVar("T")
 TAIL_SIZE = 8192
 """Committed records kept in memory for live consumers (a few MB); a consumer further behind
 reads the database instead."""
+TAIL_ANSWERS_KEPT = 256
+"""Distinct (position, filter) questions answered per commit before the memo starts over."""
 
 
 class _Tail:
@@ -108,6 +110,7 @@ class Journal:
         self._tail = _Tail(tail_size)
         self.committed_seq = head.seq
         self._waiters: list[asyncio.Future[bool]] = []
+        self._tail_answers: dict[tuple[int, int, int, Filter], tuple[list[JournalRecord], int]] = {}
         self._cursors_in_use: set[str] = set()
         self._cursor_commits: dict[str, int] = {}
         """Newest position committed per cursor in this process, perhaps not on disk yet: a
@@ -233,6 +236,7 @@ class Journal:
         for record in records:
             tail.add(record)
         self.committed_seq = records[-1].seq
+        self._tail_answers.clear()  # answers for the old head: nobody asks them again
         for fut, record in zip(tokens, records[offset:], strict=True):
             if not fut.done():
                 fut.set_result(record.seq)
@@ -275,7 +279,20 @@ class Journal:
     def tail_read(
         self, after: int, upto: int, limit: int, flt: Filter
     ) -> tuple[list[JournalRecord], int] | None:
-        return self._tail.read(after, upto, limit, flt)
+        """Records after ``after`` up to ``upto`` from memory (None: no longer held there).
+
+        Consumers following the head with the same filter (a hundred stream clients) ask the
+        same question after each commit: it is answered once per commit, not once each."""
+        key = (after, upto, limit, flt)
+        found = self._tail_answers.get(key)
+        if found is None:
+            answer = self._tail.read(after, upto, limit, flt)
+            if answer is None:
+                return None
+            if len(self._tail_answers) >= TAIL_ANSWERS_KEPT:
+                self._tail_answers.clear()
+            self._tail_answers[key] = found = answer
+        return list(found[0]), found[1]  # a list of its own: a consumer may extend it
 
     def subscribe(
         self,
