@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from gateway.incidents.config import IncidentClass, IncidentsConfig
+from gateway.incidents.due import DueQueue
 from gateway.incidents.escalation import next_escalation
 from gateway.incidents.model import (
     Incident,
@@ -99,6 +100,7 @@ class IncidentTracker:
         self._lock = asyncio.Lock()
         self._progress = asyncio.Condition()
         self._timers_changed = asyncio.Event()
+        self._due = DueQueue()
         self.applied_seq = 0
         self.counters = Counters()
         self._class_of = lru_cache(maxsize=4096)(self._classify)
@@ -118,6 +120,7 @@ class IncidentTracker:
             self.incidents[incident.id] = incident
             if incident.is_open:
                 self._open_by_key[(incident.source, incident.kind)] = incident.id
+                self._due.push(incident)
         saved = self._state.get(POSITION_NS, POSITION_KEY)
         self._recall(int(saved) if saved is not None else 0)
         self._save()
@@ -212,6 +215,7 @@ class IncidentTracker:
             del self._open_by_key[key]
         self._dirty.add(incident.id)
         if timers:
+            self._due.push(incident)
             self._timers_changed.set()
 
     def _save(self) -> None:
@@ -340,15 +344,11 @@ class IncidentTracker:
 
     async def _wait_for_next_escalation(self) -> None:
         self._timers_changed.clear()
-        due = [
-            i.next_escalation_at
-            for i in self._open_incidents()
-            if i.state is IncidentState.NEW and i.next_escalation_at is not None
-        ]
+        due = self._due.earliest(self.incidents)
         changed = asyncio.create_task(self._timers_changed.wait(), name="incident-timers")
         waits: set[asyncio.Task[Any]] = {changed}
-        if due:
-            delay = max(0.0, (min(due) - self._clock.now()).total_seconds())
+        if due is not None:
+            delay = max(0.0, (due - self._clock.now()).total_seconds())
             waits.add(asyncio.create_task(self._clock.sleep(delay), name="incident-timer"))
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -358,20 +358,20 @@ class IncidentTracker:
             # a stop() arriving here must end the loop: never swallow our own cancellation
             await asyncio.gather(*waits, return_exceptions=True)
 
-    def _open_incidents(self) -> list[Incident]:
-        """Only these can escalate; closed ones pile up over the years."""
-        return [self.incidents[i] for i in self._open_by_key.values()]
-
     async def escalate_due(self) -> list[Incident]:
         """Escalate every unacknowledged incident whose time has come (once each)."""
         now = self._clock.now()
         done: list[Incident] = []
         async with self._lock:
-            for incident in self._open_incidents():
-                due = incident.next_escalation_at
-                if incident.state is IncidentState.NEW and due is not None and due <= now:
+            due_now = self._due.pop_due(self.incidents, now)
+            for index, incident in enumerate(due_now):
+                try:
                     await self._escalate(incident, now)
-                    done.append(incident)
+                except BaseException:
+                    for left in due_now[index:]:  # tried again on the loop's next round
+                        self._due.push(left)
+                    raise
+                done.append(incident)
         return done
 
     async def _escalate(self, incident: Incident, now: datetime) -> None:
