@@ -8,6 +8,7 @@ plugin that raises or answers with nonsense gets a ``failed`` result, never a cr
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -49,6 +50,7 @@ class CommandDispatcher:
         self.latency_buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
         """Commands by duration: one count per bucket of LATENCY_BUCKETS_S, the last is +Inf."""
         self.latency_sum_s = 0.0
+        self._pending_results: set[asyncio.Future[None]] = set()
 
     async def dispatch(self, command: Command) -> CommandResult:
         """Journal the command, have its owner carry it out, journal and return the result.
@@ -63,8 +65,23 @@ class CommandDispatcher:
         if command.deadline is None:
             deadline = self._clock.now() + timedelta(seconds=self._default_deadline_s)
             command = command.model_copy(update={"deadline": deadline})
-        await self._journal.append(command)
+        written = self._journal.submit(command)
+        try:
+            await asyncio.shield(written)
+        except asyncio.CancelledError:
+            # The caller went away while the command was being journaled: it is on record
+            # but will not be carried out, and a command on record always gets its result.
+            written.add_done_callback(functools.partial(self._never_carried_out, command))
+            raise
         return command
+
+    def _never_carried_out(self, command: Command, written: asyncio.Future[int]) -> None:
+        if written.cancelled() or written.exception() is not None:
+            return  # not journaled: nothing stands without a result
+        result = _result(command, ResultStatus.FAILED, "cancelled before it was carried out")
+        task = asyncio.ensure_future(self._journal_result(result))
+        self._pending_results.add(task)
+        task.add_done_callback(self._pending_results.discard)
 
     async def complete(self, command: Command) -> CommandResult:
         """Carry out an accepted command; its result is journaled and returned."""

@@ -210,12 +210,19 @@ class Journal:
         Raises RecordValidationError for a non-record (nothing written), JournalWriteError when
         the write failed (the record is not in the journal), JournalClosedError after close.
         """
+        return await self.submit(payload)
+
+    def submit(self, payload: Payload) -> asyncio.Future[int]:
+        """Hand one record to the writer now; the future gives its seq once it is durable.
+
+        For a caller that must know the outcome even if it is cancelled meanwhile (await it
+        through ``asyncio.shield``): the record is written whether or not anyone waits."""
         if self.closed:
             raise JournalClosedError("journal is closed; the record was not appended")
         entry = prepare(payload)
         fut: asyncio.Future[int] = self._loop.create_future()
         self._writer.submit(entry, fut)
-        return await fut
+        return fut
 
     async def append_many(self, payloads: list[Payload]) -> list[int]:
         """Append several records (same durability as :meth:`append`); seqs in order."""

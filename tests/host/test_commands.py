@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,7 +81,12 @@ async def test_results_for_every_way_a_command_can_end(tmp_path: Path) -> None:
         cancelled = await gw.dispatch(cmd("hq/siren-1", "output.pulse", raise_cancel=True))
         assert cancelled.status is ResultStatus.FAILED and "cancelled" in cancelled.detail
         caller = asyncio.create_task(gw.dispatch(cmd("hq/siren-1", "output.pulse", sleep=5)))
-        await asyncio.sleep(0.1)
+        on_record = Filter.build(types=["command"])
+        for _ in range(6000):  # until the command is journaled and being carried out
+            if len(gw.journal.reader.query(on_record, limit=100)) == 14:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
         caller.cancel()
         await asyncio.gather(caller, return_exceptions=True)
         assert gw.runners["panel"].status.restarts == 0, "a failed command is not a crash"
@@ -93,6 +99,38 @@ async def test_results_for_every_way_a_command_can_end(tmp_path: Path) -> None:
     assert len(commands) == len(results) == 14, "every command has its result on record"
     assert results[-1].model.detail == "cancelled before an answer"  # type: ignore[union-attr]
     assert [r.model.command_id for r in results] == [c.id for c in commands]  # type: ignore[union-attr]
+
+
+async def test_a_caller_cancelled_while_its_command_is_journaled_leaves_a_result(
+    tmp_path: Path,
+) -> None:
+    """The caller goes away while the command's journal commit waits (another connection holds
+    the write lock, as a slow disk would): the command ends on record, never carried out, with a
+    result that says so."""
+    gw = await started(tmp_path)
+    try:
+        blocker = sqlite3.connect(gw.journal.db_path, isolation_level=None, timeout=10)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            caller = asyncio.create_task(gw.dispatch(cmd("hq/siren-1", "output.pulse")))
+            await asyncio.sleep(0.2)
+            caller.cancel()
+            await asyncio.gather(caller, return_exceptions=True)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        results = Filter.build(types=["result"])
+        for _ in range(6000):
+            if gw.journal.reader.query(results):
+                break
+            await asyncio.sleep(0.01)
+        (command,) = gw.journal.reader.query(Filter.build(types=["command"]))
+        (result,) = gw.journal.reader.query(results)
+        assert result.model.command_id == command.id  # type: ignore[union-attr]
+        assert result.model.detail == "cancelled before it was carried out"  # type: ignore[union-attr]
+        assert not gw.commands.counters, "never carried out (no command ended with a status)"
+    finally:
+        await gw.stop()
 
 
 async def test_deadline_gives_timeout_without_waiting_for_the_plugin(tmp_path: Path) -> None:
