@@ -43,7 +43,7 @@ def cmd(target: str, action: str, **params: object) -> Command:
 async def started(tmp_path: Path) -> Gateway:
     gw = make_gateway(tmp_path)
     await gw.start()
-    for _ in range(100):
+    for _ in range(6000):  # up to 60 s on a loaded machine
         if gw.runners["panel"].status.state is InstanceState.RUNNING:
             break
         await gw.clock.sleep(0.01)
@@ -147,7 +147,7 @@ async def test_deadline_gives_timeout_without_waiting_for_the_plugin(tmp_path: P
         t0 = time.monotonic()
         result = await gw.dispatch(command)
         assert result.status is ResultStatus.TIMEOUT
-        assert time.monotonic() - t0 < 2.0
+        assert time.monotonic() - t0 < 4.0  # the plugin itself would take 5 s
         late = command.model_copy(update={"deadline": datetime.now(UTC) - timedelta(seconds=1)})
         assert (await gw.dispatch(late)).status is ResultStatus.TIMEOUT
     finally:

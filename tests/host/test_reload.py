@@ -35,7 +35,7 @@ def write(
 
 
 async def wait_running(gw: Gateway) -> None:
-    for _ in range(200):
+    for _ in range(6000):  # up to 60 s on a loaded machine
         if all(r.status.state is InstanceState.RUNNING for r in gw.runners.values()):
             return
         await asyncio.sleep(0.01)

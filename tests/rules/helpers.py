@@ -48,7 +48,7 @@ def make_gateway(tmp_path: Path, rules: str, clock: ManualClock | None = None) -
 async def started(tmp_path: Path, rules: str, clock: ManualClock | None = None) -> Gateway:
     gw = make_gateway(tmp_path, rules, clock)
     await gw.start()
-    for _ in range(200):
+    for _ in range(6000):  # up to 60 s on a loaded machine
         if gw.runners["panel"].status.state is InstanceState.RUNNING:
             break
         await asyncio.sleep(0.01)

@@ -10,15 +10,15 @@ from plugins.sia_dc09.transport import IdleWatch
 async def test_activity_defers_the_watch_and_silence_fires_it_once() -> None:
     fired: list[float] = []
     loop = asyncio.get_running_loop()
-    watch = IdleWatch(0.2, lambda: fired.append(loop.time()))
-    for _ in range(8):  # 0.4 s of activity, twice the idle time
+    watch = IdleWatch(0.5, lambda: fired.append(loop.time()))
+    for _ in range(20):  # 1 s of activity, twice the idle time (a touch every 0.05 s)
         await asyncio.sleep(0.05)
         watch.touch()
     assert not watch.fired and fired == [], "a busy connection is never idle"
     quiet_from = loop.time()
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(1.5)
     assert watch.fired and len(fired) == 1
-    assert fired[0] - quiet_from >= 0.19, "not before the idle time has passed"
+    assert fired[0] - quiet_from >= 0.49, "not before the idle time has passed"
     watch.cancel()
 
 

@@ -52,7 +52,7 @@ async def start_gateway(
     kw: dict[str, Any] = {} if clock is None else {"clock": clock}
     gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data", **kw)
     await gw.start()
-    for _ in range(200):
+    for _ in range(6000):  # up to 60 s on a loaded machine
         if gw.runners["rx"].status.state is InstanceState.RUNNING:
             return gw
         await asyncio.sleep(0.01)
