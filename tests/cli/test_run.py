@@ -51,6 +51,14 @@ class Running:
             assert self.proc.poll() is None, "".join(self.err)
             assert time.monotonic() < deadline, "the gateway did not start"
 
+    def wait_for_line(self, text: str, timeout_s: float = 120.0) -> None:
+        """Until a log line containing ``text`` has been written (stderr)."""
+        deadline = time.monotonic() + timeout_s
+        while not any(text in line for line in list(self.err)):
+            assert self.proc.poll() is None, "".join(self.err)
+            assert time.monotonic() < deadline, f"no {text!r} in the log"
+            time.sleep(0.05)
+
     def finish(self, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
@@ -120,13 +128,12 @@ def test_sighup_reloads_only_changed_instances_and_survives_a_bad_config(tmp_pat
     proc = running.proc
     try:
         running.wait_started()
-        time.sleep(1.0)
         cfg.write_text("site: {id: hq}\nplugins: [{id: a, plugin: nosuch}]\n")
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1.0)
+        running.wait_for_line("reload refused")
         cfg.write_text(template.format(b=0.5))
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1.5)
+        running.wait_for_line("config reloaded")
         assert proc.poll() is None, "the gateway must survive reloads"
     finally:
         result = running.finish()
