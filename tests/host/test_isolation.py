@@ -219,7 +219,7 @@ def make_gateway(tmp_path: Path, plugins_yaml: str) -> Gateway:
     return Gateway(loaded, installed, data_dir=tmp_path / "data", backoff_initial_s=0.05)
 
 
-async def wait_for(check: Callable[[], bool], timeout: float = 8.0) -> None:
+async def wait_for(check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -258,7 +258,13 @@ async def test_an_aborting_child_is_restarted_while_the_host_keeps_going(tmp_pat
         assert second_pid != first_pid and first_pid is not None and gone(first_pid)
         faults = Filter.build(kinds=["plugin.fault"], sources=["hq/osdp"])
         await wait_for(lambda: len(gw.journal.reader.query(faults)) >= 2)
-        await asyncio.sleep(0.3)  # the restarted child publishes for a while
+        from_second = Filter.build(kinds=["test.periodic"], sources=["hq/crashy-osdp"])
+        await wait_for(  # the restarted child publishes too
+            lambda: any(
+                r.event.data.get("pid") == second_pid
+                for r in gw.journal.reader.query(from_second, limit=10_000)
+            )
+        )
     finally:
         await gw.stop()
     assert gw.runners["steady"].status.restarts == 0
