@@ -119,6 +119,7 @@ def test_sighup_reloads_only_changed_instances_and_survives_a_bad_config(tmp_pat
     cfg = tmp_path / "anfang.yaml"
     template = (
         "site: {{id: hq}}\n"
+        "api: {{port: 0}}\n"  # any free port: 8080 may be another gateway's
         "plugins:\n"
         "  - {{id: a, plugin: demo, config: {{interval_s: 1.0}}}}\n"
         "  - {{id: b, plugin: demo, config: {{interval_s: {b}}}}}\n"

@@ -60,7 +60,7 @@ def test_no_ack_without_commit_and_exactly_one_copy_after_a_crash(tmp_path: Path
     port = free_port()
     cfg = tmp_path / "anfang.yaml"
     cfg.write_text(
-        "site: {id: hq}\nplugins:\n"
+        "site: {id: hq}\napi: {enabled: false}\nplugins:\n"
         f"  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {port}, "
         'accounts: [{account: "1234"}]}}\n'
     )

@@ -16,7 +16,7 @@ def test_send_proves_the_path_and_says_when_it_does_not(tmp_path: Path) -> None:
     tcp, udp = free_port(), free_port()
     cfg = tmp_path / "anfang.yaml"
     cfg.write_text(
-        "site: {id: hq}\nplugins:\n"
+        "site: {id: hq}\napi: {enabled: false}\nplugins:\n"
         f"  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {tcp}, udp_port: {udp}, "
         f'accounts: [{{account: "1234"}}, {{account: "5678", key_hex: "{KEY}"}}]}}}}\n'
     )
