@@ -63,7 +63,6 @@ class Delivery:
         consumer: Consumer,
         topics: Topics,
         window: int,
-        publish_timeout_s: float,
         backlog: Backlog,
         counters: Counter[str],
         *,
@@ -74,7 +73,6 @@ class Delivery:
         self.consumer = consumer
         self.topics = topics
         self.window = AckWindow(window)
-        self.publish_timeout_s = publish_timeout_s
         self.backlog = backlog
         self.counters = counters
         self.point_state = point_state
@@ -173,7 +171,7 @@ class Delivery:
         reasons = future.result()
         if any(code >= REFUSED for code in (reasons if isinstance(reasons, list) else [reasons])):
             # A v5 broker acknowledged but refused it (ACL, quota): sending it again would be
-            # refused again and stop the feed behind it. Counted and logged by the plugin.
+            # refused again and stop the feed behind it. Counted, then passed over.
             self.counters["events_refused_by_broker"] += 1
         del self._out[seq]
         self.delivered += 1

@@ -101,7 +101,6 @@ class MqttPlugin(Plugin[MqttConfig]):
             consumer,
             self.topics,
             self.config.window,
-            self.config.publish_timeout_s,
             Backlog(b.max_records, b.max_age_s, head),
             self.ctx.counters,
             point_state=self.discovery is not None,

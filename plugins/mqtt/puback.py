@@ -65,6 +65,3 @@ class PubackFutures:
             return
         if not future.done():
             future.set_result(int(getattr(reason, "value", 0)))
-
-    def __len__(self) -> int:
-        return len(self._waiting)

@@ -11,7 +11,7 @@ from typing import IO
 
 from gateway.journal import Filter, JournalReader
 from tests.cli.helpers import anfang, anfang_cmd, fill
-from tests.conftest import REPO, python_env
+from tests.conftest import REPO, python_env, stop_gracefully
 from tests.journal.helpers import raw_db
 
 
@@ -60,14 +60,7 @@ class Running:
             time.sleep(0.05)
 
     def finish(self, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=timeout_s)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+        stop_gracefully(self.proc, timeout_s)
         for reader in self._readers:
             reader.join(timeout=10)
         out, err = "".join(self.out), "".join(self.err)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from gateway.journal import Journal
+from tests.conftest import stop_gracefully
 from tests.plugins.dc09_forward.helpers import (
     alarm,
     centre_entry,
@@ -67,10 +68,4 @@ async def test_a_killed_forwarder_resends_in_flight_events_as_they_were(tmp_path
             await asyncio.sleep(1.0)  # a late duplicate would arrive now
             assert zones_received(centre) == list(range(1, N + 1))
         finally:
-            if site.poll() is None:
-                site.send_signal(signal.SIGINT)
-                try:
-                    site.wait(15)
-                except subprocess.TimeoutExpired:
-                    site.kill()
-                    site.wait()
+            stop_gracefully(site, 15)
