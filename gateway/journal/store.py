@@ -62,21 +62,29 @@ MAX_ROWS_PER_INSERT = 512
 """Rows per multi-row INSERT (13 values each, well under SQLite's 32,766 parameters)."""
 
 
-@functools.lru_cache(maxsize=16)
+ROWS_IN_ONE_STATEMENT = 64
+"""Batches up to this size are inserted by one statement of their exact size (so up to 64
+distinct statements stay prepared); larger ones in power-of-two chunks."""
+
+
+@functools.lru_cache(maxsize=128)
 def insert_records(rows: int) -> str:
-    """One INSERT for ``rows`` records. The writer sends a batch as a few of these (sizes are
-    powers of two, so few distinct statements are ever prepared) instead of one step per row:
-    sqlite3 gives the GIL up around every step, and with the event loop busy each step then
-    waited its turn to get it back — a 20-record commit took 5 ms instead of 1."""
+    """One INSERT for ``rows`` records, instead of one step per row: sqlite3 gives the GIL up
+    around every step, and with the event loop busy each step then waited its turn to get it
+    back — a 20-record commit took 5 ms instead of 1."""
     values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
     return INSERT_RECORD.split("VALUES", 1)[0] + "VALUES " + values
 
 
-UPSERT_CURSOR = (
-    "INSERT INTO cursors (name, seq, updated_us) VALUES (?, ?, ?) "
-    "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_us = excluded.updated_us "
-    "WHERE excluded.seq >= cursors.seq"
-)
+@functools.lru_cache(maxsize=32)
+def upsert_cursors(count: int) -> str:
+    """Save ``count`` consumer positions in one statement (never moving one backwards)."""
+    values = ", ".join(["(?, ?, ?)"] * count)
+    return (
+        f"INSERT INTO cursors (name, seq, updated_us) VALUES {values} "
+        "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_us = excluded.updated_us "
+        "WHERE excluded.seq >= cursors.seq"
+    )
 
 
 def ensure_data_dir(data_dir: Path) -> Path:
@@ -145,7 +153,9 @@ def connect(db_path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             )
             conn.execute("PRAGMA query_only = 1")
         else:
-            conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                db_path, isolation_level=None, check_same_thread=False, cached_statements=256
+            )
         conn.execute("PRAGMA busy_timeout = 5000")
     except sqlite3.DatabaseError as exc:
         raise CorruptDatabaseError(f"cannot open {db_path}: {exc}") from exc
