@@ -72,6 +72,13 @@ class _Job:
     """Appends submitted before this job; it runs once that many have been written or failed."""
 
 
+BOOKKEEPING_DELAY_S = 0.1
+"""While records keep arriving, the anchor line and consumers' positions are written at most
+this long after a commit rather than after each one: every call into SQLite or the OS gives the
+GIL up, and with the event loop busy each waits to get it back, delaying the next commit. Both
+may lag without harm (a lagging anchor is allowed; a position lost in a crash means records
+are seen again, which consumers allow for)."""
+
 RETRY_INITIAL_S = 0.05
 RETRY_MAX_S = 5.0
 """After a failed transaction, positions waiting to be saved are retried on this backoff rather
@@ -91,8 +98,10 @@ class GroupCommitWriter:
         source_for_faults: str = "gateway/journal",
         max_batch: int = MAX_BATCH,
         on_bytes: Callable[[int], None] | None = None,
+        bookkeeping_delay_s: float = BOOKKEEPING_DELAY_S,
     ) -> None:
         self._conn = conn
+        self._bookkeeping_delay_s = bookkeeping_delay_s
         self.head = head
         self._anchor = anchor
         self._on_commit = on_commit
@@ -106,6 +115,7 @@ class GroupCommitWriter:
         self._retry_cursors: dict[str, int] = {}
         self._retry_at = 0.0
         self._retry_delay = RETRY_INITIAL_S
+        self._saved_at = float("-inf")  # when the anchor and positions were last written
         self._jobs: list[_Job] = []
         self._submitted = 0  # appends ever submitted
         self._taken = 0  # appends ever taken into a transaction (written or failed)
@@ -252,10 +262,28 @@ class GroupCommitWriter:
         fault_entries = self._fault_entries() if self.fault is not None else []
         entries = fault_entries + [entry for entry, _ in appends]
         tokens = [token for _, token in appends]
-        if entries and not self._write_records(entries, tokens, len(fault_entries), cursors):
-            return
+        if entries:
+            if not self._write_records(entries, tokens, len(fault_entries), cursors):
+                return
+            if self._appends and time.monotonic() - self._saved_at < self._bookkeeping_delay_s:
+                self._defer(cursors)  # more records are waiting: they come first
+                return
+            try:
+                self._anchor.write(self.head)
+            except OSError as exc:  # records are committed; the anchor only lags
+                log.error("anchor write failed", error=str(exc))
+            self._saved_at = time.monotonic()
         if cursors:
             self._write_cursors(cursors)
+
+    def _defer(self, cursors: dict[str, int]) -> None:
+        """Hand positions back to be saved with a later commit."""
+        if not cursors:
+            return
+        with self._cond:
+            for name, s in cursors.items():
+                if s > self._cursors.get(name, -1):
+                    self._cursors[name] = s
 
     def _write_records(
         self, entries: list[Entry], tokens: list[Any], n_fault: int, cursors: dict[str, int]
@@ -317,10 +345,6 @@ class GroupCommitWriter:
         self.stats.commit_seconds.append(elapsed)
         if self._on_bytes is not None:
             self._on_bytes(sum(len(r[9]) for r in rows) + 200 * len(rows))
-        try:
-            self._anchor.write(self.head)
-        except OSError as exc:  # records are committed; the anchor only lags
-            log.error("anchor write failed", error=str(exc))
         return True
 
     def _write_cursors(self, cursors: dict[str, int]) -> None:

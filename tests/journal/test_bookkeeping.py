@@ -1,0 +1,94 @@
+"""The anchor line and consumers' positions while records keep arriving: written after the
+commit the queue drains at, or once the bookkeeping delay has passed, never lost."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway.journal import chain
+from gateway.journal.records import JournalRecord, prepare
+from gateway.journal.store import open_writer
+from gateway.journal.writer import GroupCommitWriter
+from tests.journal.helpers import ev
+
+
+class _Chain:
+    """A writer whose completion callback submits the next record while the writer is still
+    busy, as publishers do under load: after each commit another record is waiting."""
+
+    def __init__(self, tmp_path: Path, commits: int, delay_s: float, pause_s: float = 0.0):
+        self.db = tmp_path / "j.sqlite3"
+        self.anchor_path = tmp_path / "j.anchor"
+        self.commits = commits
+        self.pause_s = pause_s
+        self.seen: list[int] = []
+        self.anchor_during: list[int] = []  # the anchor's newest seq, read inside each callback
+        self.done = threading.Event()
+        self.writer = GroupCommitWriter(
+            open_writer(self.db),
+            chain.EMPTY_HEAD,
+            chain.AnchorWriter(self.anchor_path),
+            self._committed,
+            lambda tokens, exc: None,
+            bookkeeping_delay_s=delay_s,
+        )
+
+    def _committed(self, records: list[JournalRecord], offset: int, tokens: list[Any]) -> None:
+        seq = records[-1].seq
+        self.seen.append(seq)
+        heads = chain.read_anchor(self.anchor_path)
+        self.anchor_during.append(heads[-1].seq if heads else 0)
+        self.writer.submit_cursor("follower", seq)
+        if len(self.seen) < self.commits:
+            time.sleep(self.pause_s)
+            self.writer.submit(prepare(ev(seq)), None)
+        else:
+            self.done.set()
+
+    def run(self) -> None:
+        self.writer.start()
+        self.writer.submit(prepare(ev(0)), None)
+        assert self.done.wait(30)
+
+    def saved_cursor(self) -> int | None:
+        with sqlite3.connect(self.db) as conn:
+            row = conn.execute("SELECT seq FROM cursors WHERE name = 'follower'").fetchone()
+        return None if row is None else int(row[0])
+
+
+def test_while_records_wait_the_anchor_and_positions_wait_for_the_queue_to_drain(
+    tmp_path: Path,
+) -> None:
+    c = _Chain(tmp_path, commits=8, delay_s=60.0)
+    c.run()
+    # Each callback ran before its commit's bookkeeping: the anchor never got past the first
+    # commit while records kept coming (the first commit found nothing saved yet, so it saved).
+    assert c.seen == list(range(1, 9))
+    assert c.anchor_during == [0] + [1] * 7
+    deadline = time.monotonic() + 10
+    while c.saved_cursor() != 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert c.saved_cursor() == 8  # the queue drained: the newest position is saved
+    assert chain.read_anchor(c.anchor_path)[-1].seq == 8
+    c.writer.stop()
+
+
+def test_a_busy_writer_still_saves_once_the_delay_has_passed(tmp_path: Path) -> None:
+    c = _Chain(tmp_path, commits=5, delay_s=0.05, pause_s=0.08)
+    c.run()
+    # Every commit came more than the delay after the previous save: each one saved.
+    assert c.anchor_during == [0, 1, 2, 3, 4]
+    c.writer.stop()
+    assert c.saved_cursor() == 5
+
+
+def test_positions_waiting_at_stop_are_saved(tmp_path: Path) -> None:
+    c = _Chain(tmp_path, commits=6, delay_s=60.0)
+    c.run()
+    c.writer.stop()
+    assert c.saved_cursor() == 6
+    assert chain.read_anchor(c.anchor_path)[-1].seq == 6
