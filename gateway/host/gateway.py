@@ -348,7 +348,8 @@ class Gateway:
         interval = self.config.gateway.journal.prune_interval_s
         while True:
             await self.clock.sleep(interval)
-            report = await self.journal.prune()
+            # Ages by the gateway's clock, the one that stamped the records and woke this task.
+            report = await self.journal.prune(now_us=int(self.clock.now().timestamp() * 1e6))
             if report.pruned:
                 log.info("journal pruned", records=report.pruned, by_kind=report.by_kind)
 

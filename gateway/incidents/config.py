@@ -108,6 +108,19 @@ def default_classes() -> list[IncidentClass]:
 class IncidentsConfig(Strict):
     enabled: bool = True
     classes: list[IncidentClass] = Field(default_factory=default_classes)
+    keep_closed_days: float = Field(
+        default=30,
+        gt=0,
+        le=3650,
+        description="how long a closed incident stays listed; its whole history stays in the "
+        "journal (incident.* events) for the journal's own retention",
+    )
+    keep_closed_max: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="closed incidents listed at most (the longest closed go first)",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> IncidentsConfig:

@@ -57,6 +57,7 @@ STATE_NS = "incident"
 POSITION_NS, POSITION_KEY = "host", "incidents.position"
 RETRY_S = 1.0
 SAVE_EVERY_S = 1.0
+PRUNE_EVERY_S = 60.0
 
 AreaOf = Callable[[str, str | None], Area | None]
 
@@ -76,6 +77,7 @@ class Counters:
     restored: int = 0
     escalated: int = 0
     not_opened_disarmed: int = 0
+    pruned: int = 0
 
 
 class IncidentTracker:
@@ -107,6 +109,7 @@ class IncidentTracker:
         self._tasks: list[asyncio.Task[None]] = []
         self._dirty: set[str] = set()
         self._saved_at = float("-inf")
+        self._pruned_at = float("-inf")
         self._opened_for: set[str] = set()
         """Alarms after the saved position that already opened an incident (read again after a
         crash, they must not open another, even if that incident is closed by now)."""
@@ -232,6 +235,31 @@ class IncidentTracker:
         self._save()
         self._state.put(POSITION_NS, POSITION_KEY, self.applied_seq)
         self._saved_at = self._clock.monotonic()
+        if self._saved_at - self._pruned_at >= PRUNE_EVERY_S:
+            self.prune_closed()
+
+    def prune_closed(self) -> int:
+        """Forget closed incidents older than ``keep_closed_days``, and the longest closed
+        beyond ``keep_closed_max``: a gateway that runs for years must not hold every incident
+        it ever had in memory and state. What happened to each stays in the journal."""
+        self._pruned_at = self._clock.monotonic()
+        cutoff = self._clock.now() - timedelta(days=self.config.keep_closed_days)
+        closed = sorted(
+            (i for i in self.incidents.values() if not i.is_open),
+            key=lambda i: i.closed_at or i.opened_at,
+        )
+        excess = len(closed) - self.config.keep_closed_max
+        gone = [
+            i for n, i in enumerate(closed) if n < excess or (i.closed_at or i.opened_at) < cutoff
+        ]
+        for incident in gone:
+            del self.incidents[incident.id]
+            self._dirty.discard(incident.id)
+            self._state.delete(STATE_NS, incident.id)
+        if gone:
+            self.counters.pruned += len(gone)
+            log.info("closed incidents no longer listed", count=len(gone))
+        return len(gone)
 
     async def _on_alarm(self, record: JournalRecord) -> None:
         async with self._lock:
@@ -410,7 +438,12 @@ class IncidentTracker:
     def get(self, incident_id: str) -> Incident:
         incident = self.incidents.get(incident_id)
         if incident is None:
-            raise IncidentError(f"no incident {incident_id!r}", not_found=True)
+            raise IncidentError(
+                f"no incident {incident_id!r} (closed incidents are listed for "
+                f"{self.config.keep_closed_days:g} days; the journal keeps their incident.* "
+                "events)",
+                not_found=True,
+            )
         return incident
 
     async def acknowledge(self, incident_id: str, user: str, note: str | None = None) -> Incident:
