@@ -64,10 +64,13 @@ class DeliveryError(Exception):
     a refused login), so no retry; otherwise (connection refused, timeout, 4xx SMTP, HTTP 5xx)
     the base tries again after its backoff."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(self, reason: str, *, permanent: bool, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.retry_after_s = retry_after_s
+        """How long the server asked to wait (an HTTP ``Retry-After``); the next attempt waits
+        at least that, up to ``backoff_max_s``."""
 
 
 class NotifierConfig(BaseModel):
@@ -384,7 +387,10 @@ class NotifierPlugin(Plugin[NotifierConfigT]):
             if attempt >= self.config.attempts:
                 return self._failed(n, attempt, f"gave up after {attempt}: {outcome.reason}")
             self.ctx.counters["retries"] += 1
-            await self.ctx.clock.sleep(delay)
+            wait = delay
+            if outcome.retry_after_s is not None:  # the server said when: sooner is refused
+                wait = min(max(delay, outcome.retry_after_s), self.config.backoff_max_s)
+            await self.ctx.clock.sleep(wait)
             delay = min(delay * 2, self.config.backoff_max_s)
 
     async def _attempt(self, n: Notification) -> str | DeliveryError:
@@ -454,14 +460,19 @@ class NotifierPlugin(Plugin[NotifierConfigT]):
                 delay = min(delay * 2, 30.0)
 
 
-def settle_recipients(n: Notification, transient: dict[str, str]) -> str:
+def settle_recipients(
+    n: Notification, transient: dict[str, str], retry_after_s: float | None = None
+) -> str:
     """For channels that serve recipients one by one: after an attempt has put those it reached
     in ``n.done`` and those refused for good in ``n.refused``, raise for what is left (transient
-    first: a retry goes only to those) or return the detail of a full delivery."""
+    first: a retry goes only to those, no sooner than ``retry_after_s`` when a server asked) or
+    return the detail of a full delivery."""
     reached = ", ".join(r for r in n.recipients if r in n.done) or "nobody"
     if transient:
         waiting = "; ".join(f"{r}: {why}" for r, why in transient.items())
-        raise DeliveryError(f"reached {reached}; not yet {waiting}", permanent=False)
+        raise DeliveryError(
+            f"reached {reached}; not yet {waiting}", permanent=False, retry_after_s=retry_after_s
+        )
     if n.refused:
         refused = "; ".join(f"{r}: {why}" for r, why in n.refused.items())
         raise DeliveryError(f"reached {reached}; refused {refused}", permanent=True)

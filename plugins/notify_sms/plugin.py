@@ -42,6 +42,7 @@ class SmsNotifier(NotifierPlugin[SmsConfig]):
 
     async def deliver(self, n: Notification) -> str:
         transient: dict[str, str] = {}
+        wait_s: float | None = None  # the longest Retry-After a transient failure carried
         for recipient in n.recipients:
             if recipient in n.done or recipient in n.refused:
                 continue
@@ -55,9 +56,11 @@ class SmsNotifier(NotifierPlugin[SmsConfig]):
                     n.refused[recipient] = exc.reason
                 else:
                     transient[recipient] = exc.reason
+                    if exc.retry_after_s is not None:
+                        wait_s = max(wait_s or 0.0, exc.retry_after_s)
             else:
                 n.done.add(recipient)
-        return settle_recipients(n, transient)
+        return settle_recipients(n, transient, wait_s)
 
     async def _send_one(self, n: Notification, recipient: str) -> None:
         assert self._client is not None, "open() makes the client before any delivery"
@@ -75,13 +78,13 @@ class SmsNotifier(NotifierPlugin[SmsConfig]):
             headers["Content-Type"] = "application/json; charset=utf-8"
         elif cfg.body_format == "form" and cfg.body:
             data = fields
-        status, answer = await http.send(
+        answer = await http.send(
             self._client, cfg.method, url, content=content, data=data, headers=headers
         )
-        failure = http.verdict(status, answer)
+        failure = http.verdict(answer)
         if failure is not None:
             raise failure
-        refusal = _refusal(cfg.success, status, answer)
+        refusal = _refusal(cfg.success, answer.status, answer.text)
         if refusal is not None:
             raise DeliveryError(refusal, permanent=True)
 

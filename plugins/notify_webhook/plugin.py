@@ -43,10 +43,10 @@ class WebhookNotifier(NotifierPlugin[WebhookConfig]):
             HEADER: sign(self.config.secret.get_secret_value().encode(), body),
             "X-Anfang-Delivery": n.id,
         }
-        status, answer = await http.send(
+        answer = await http.send(
             self._client, "POST", self.config.url, content=body, headers=headers
         )
-        failure = http.verdict(status, answer)
+        failure = http.verdict(answer)
         if failure is not None:
             raise failure
-        return f"HTTP {status}"
+        return f"HTTP {answer.status}"

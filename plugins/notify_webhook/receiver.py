@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from plugins.notify_webhook.signature import HEADER, verify
@@ -28,6 +29,8 @@ class Received:
     headers: dict[str, str]
     """Names in lower case."""
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived (monotonic clock)."""
 
     @property
     def path(self) -> str:
@@ -53,7 +56,7 @@ class HttpReceiver:
         self.requests: list[Received] = []
         """Every request that reached the responder (failed-on-purpose ones included)."""
         self.refused_signatures = 0
-        self._fail: list[int] = []
+        self._fail: list[tuple[int, str | None]] = []
         self._server: asyncio.Server | None = None
         self._arrived = asyncio.Condition()
         self.port = 0
@@ -67,9 +70,10 @@ class HttpReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def fail_next(self, times: int, status: int = 503) -> None:
-        """Answer the next ``times`` requests with ``status`` (after keeping them)."""
-        self._fail.extend([status] * times)
+    def fail_next(self, times: int, status: int = 503, retry_after: str | None = None) -> None:
+        """Answer the next ``times`` requests with ``status`` (after keeping them), with a
+        ``Retry-After`` header when given."""
+        self._fail.extend([(status, retry_after)] * times)
 
     async def wait_for(self, count: int, timeout_s: float = 30.0) -> list[Received]:
         async with asyncio.timeout(timeout_s), self._arrived:
@@ -87,12 +91,13 @@ class HttpReceiver:
             request = await self._read(reader)
             if request is None:
                 return
-            status, body = self._answer(request)
+            status, body, retry_after = self._answer(request)
             async with self._arrived:
                 self.requests.append(request)
                 self._arrived.notify_all()
+            extra = f"Retry-After: {retry_after}\r\n" if retry_after is not None else ""
             writer.write(
-                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
                 + body
             )
@@ -104,15 +109,16 @@ class HttpReceiver:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    def _answer(self, request: Received) -> tuple[int, bytes]:
+    def _answer(self, request: Received) -> tuple[int, bytes, str | None]:
         if self.secret is not None and not verify(
             self.secret, request.body, request.headers.get(HEADER.lower())
         ):
             self.refused_signatures += 1
-            return 401, b'{"error": "signature"}'
+            return 401, b'{"error": "signature"}', None
         if self._fail:
-            return self._fail.pop(0), b'{"error": "failing on purpose"}'
-        return self.respond(request)
+            status, retry_after = self._fail.pop(0)
+            return status, b'{"error": "failing on purpose"}', retry_after
+        return (*self.respond(request), None)
 
     @staticmethod
     async def _read(reader: asyncio.StreamReader) -> Received | None:

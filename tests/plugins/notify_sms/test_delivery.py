@@ -213,3 +213,17 @@ def test_templates_are_checked_when_the_config_loads(
     rendered = [str(issue) for issue in caught.value.issues]
     assert any(i.startswith(path + ":") and message in i for i in rendered), rendered
     assert not any(KEY in i for i in rendered)
+
+
+async def test_a_gateways_retry_after_holds_back_the_retry(tmp_path: Path) -> None:
+    receiver = await HttpReceiver(respond=answer_code({})).start()
+    receiver.fail_next(1, 429, retry_after="1")
+    try:
+        config = json_api(receiver.url, backoff_s=0.02, backoff_max_s=30)
+        async with running(gateway_for(tmp_path, SmsNotifier, config)) as gw:
+            result = await result_of(gw, await ask(gw, subject="x", to=["13900000001"]))
+        assert result.status == "delivered", result.detail
+        first, second = receiver.requests
+        assert second.at - first.at >= 0.95, "the gateway asked for 1 s; backoff alone is 0.02 s"
+    finally:
+        await receiver.close()

@@ -187,3 +187,42 @@ def test_config_errors_name_the_key(
         gateway_for(tmp_path, WebhookNotifier, {**hook_config("https://example.com/"), **change})
     rendered = [str(issue) for issue in caught.value.issues]
     assert any(i.startswith(path + ":") and message in i for i in rendered), rendered
+
+
+async def test_retry_after_sets_the_least_wait_before_the_next_attempt(tmp_path: Path) -> None:
+    receiver = await HttpReceiver(secret=SECRET.encode()).start()
+    receiver.fail_next(1, 503, retry_after="1")
+    try:
+        config = hook_config(receiver.url, backoff_s=0.02, backoff_max_s=30)
+        async with running(gateway_for(tmp_path, WebhookNotifier, config)) as gw:
+            result = await result_of(gw, await ask(gw, subject="x"))
+        assert result.status == "delivered" and result.attempts == 2
+        first, second = receiver.requests
+        assert second.at - first.at >= 0.95, "the server asked for 1 s; backoff alone is 0.02 s"
+    finally:
+        await receiver.close()
+
+
+async def test_a_retry_after_beyond_backoff_max_waits_backoff_max(tmp_path: Path) -> None:
+    receiver = await HttpReceiver(secret=SECRET.encode()).start()
+    receiver.fail_next(1, 429, retry_after="3600")
+    try:
+        # an hour asked, backoff_max_s 0.1 allowed: an alarm's notification does not wait an hour
+        async with running(gateway_for(tmp_path, WebhookNotifier, hook_config(receiver.url))) as gw:
+            result = await result_of(gw, await ask(gw, subject="x"))
+        assert result.status == "delivered" and result.attempts == 2
+    finally:
+        await receiver.close()
+
+
+async def test_the_retry_after_shows_in_the_failure(tmp_path: Path) -> None:
+    receiver = await HttpReceiver(secret=SECRET.encode()).start()
+    receiver.fail_next(1, 503, retry_after="120")
+    try:
+        config = hook_config(receiver.url, attempts=1)
+        async with running(gateway_for(tmp_path, WebhookNotifier, config)) as gw:
+            result = await result_of(gw, await ask(gw, subject="x"))
+        assert result.status == "failed"
+        assert "HTTP 503" in result.detail and "(Retry-After 120 s)" in result.detail
+    finally:
+        await receiver.close()
