@@ -154,12 +154,13 @@ async def _run_checks(
         backoff_initial_s=0.05,
         stall_threshold_s=max_block_ms / 1000,
     )
-    await gw.start()
-    # As `anfang run` does after starting: what the process built before (in a test run, the
-    # objects of every earlier test) is frozen, so a full collection of it is not a loop stall
-    # blamed on the plugin (one of 346 ms failed the MQTT kit test late in the whole suite).
+    # What the process built before (in a test run, the objects of every earlier test) is
+    # frozen, as `anfang run` does, so a full collection of it is not a loop stall blamed on the
+    # plugin (one of 346 ms failed the MQTT kit test late in the whole suite). Before the
+    # gateway starts: collecting that heap once its loop watchdog runs was itself a stall.
     gc.collect()
     gc.freeze()
+    await gw.start()
     sampler = LagSampler()
     sampler.start()
     seen = Observed()
