@@ -57,6 +57,21 @@ def fsync_latencies(directory: Path, n: int, size: int = 4096) -> list[float]:
     return out
 
 
+def python_loop_ms() -> float:
+    """The time of a fixed pure-Python loop (median of three), in ms: how fast this machine's
+    CPU is right now. On a shared virtual machine it moves by tens of percent from hour to
+    hour, and every latency figure moves with it."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        times.append(time.perf_counter() - started)
+    return round(sorted(times)[1] * 1000, 1)
+
+
 def emit(result: dict[str, Any]) -> None:
-    """Print the result as the script's last line."""
-    print(json.dumps(result, sort_keys=True), flush=True)
+    """Print the result as the script's last line, with :func:`python_loop_ms` (lower is
+    faster): figures of runs whose loop times differ much are not comparable."""
+    print(json.dumps({**result, "python_loop_ms": python_loop_ms()}, sort_keys=True), flush=True)
