@@ -60,6 +60,7 @@ class WriterStats:
     transactions: int = 0
     records: int = 0
     failed_transactions: int = 0
+    failed_cursor_writes: int = 0
     last_commit_s: float = 0.0
     commit_seconds: list[float] = field(default_factory=list)  # recent, bounded
 
@@ -209,7 +210,9 @@ class GroupCommitWriter:
         """One round: a transaction if anything is due, then the jobs now due. False to end."""
         with self._cond:
             while True:
-                retry_due = bool(self._retry_cursors) and time.monotonic() >= self._retry_at
+                retry_due = bool(self._retry_cursors) and (
+                    time.monotonic() >= self._retry_at or self._stopping
+                )
                 jobs_due = any(j.after <= self._taken for j in self._jobs)
                 if self._appends or self._cursors or retry_due or jobs_due or self._stopping:
                     break
@@ -218,14 +221,19 @@ class GroupCommitWriter:
             del self._appends[: self._max_batch]
             self._taken += len(appends)
             cursors, self._cursors = self._cursors, {}
-            if self._retry_cursors and (retry_due or appends or cursors):
-                cursors = {**self._retry_cursors, **cursors}
-                self._retry_cursors = {}
+            if self._retry_cursors:
+                if retry_due:  # try the failed positions again, with any newer ones
+                    cursors = _newest(self._retry_cursors, cursors)
+                    self._retry_cursors = {}
+                else:  # still backing off: newer positions wait with them
+                    self._retry_cursors = _newest(self._retry_cursors, cursors)
+                    cursors = {}
             due = [j for j in self._jobs if j.after <= self._taken]
             self._jobs = [j for j in self._jobs if j.after > self._taken]
             stopping = self._stopping
         if appends or cursors:
-            self._commit(appends, cursors)
+            # A job due now (flush) was promised everything queued before it: nothing waits.
+            self._commit(appends, cursors, now=bool(due) or stopping)
         for job in due:
             self._run_job(job)
         if stopping:
@@ -258,14 +266,19 @@ class GroupCommitWriter:
         except Exception as exc:
             log.error("journal completion callback failed", error=repr(exc))
 
-    def _commit(self, appends: list[tuple[Entry, Any]], cursors: dict[str, int]) -> None:
+    def _commit(
+        self, appends: list[tuple[Entry, Any]], cursors: dict[str, int], *, now: bool = False
+    ) -> None:
+        """Write ``appends``, then (unless more records wait and ``now`` is False) the anchor
+        line and ``cursors``."""
         fault_entries = self._fault_entries() if self.fault is not None else []
         entries = fault_entries + [entry for entry, _ in appends]
         tokens = [token for _, token in appends]
         if entries:
             if not self._write_records(entries, tokens, len(fault_entries), cursors):
                 return
-            if self._appends and time.monotonic() - self._saved_at < self._bookkeeping_delay_s:
+            recently = time.monotonic() - self._saved_at < self._bookkeeping_delay_s
+            if self._appends and recently and not now:
                 self._defer(cursors)  # more records are waiting: they come first
                 return
             try:
@@ -315,6 +328,8 @@ class GroupCommitWriter:
         rows = [r.as_row() for r in records]
         started = time.perf_counter()
         try:
+            if self._conn.in_transaction:  # never let an autocommit INSERT join a stray one
+                self._conn.execute("ROLLBACK")
             _insert(self._conn, rows)
         except BaseException as exc:
             self._rollback()
@@ -336,7 +351,6 @@ class GroupCommitWriter:
             self.fault = None
         # Report before the bookkeeping: the event loop is waiting for these records.
         self._safe(self._on_commit, records, n_fault, tokens)
-        self._retry_delay = RETRY_INITIAL_S
         self.stats.transactions += 1
         self.stats.records += len(rows)
         self.stats.last_commit_s = elapsed
@@ -358,7 +372,9 @@ class GroupCommitWriter:
                 [v for name, s in cursors.items() for v in (name, s, now_us)],
             )
         except BaseException as exc:
-            self._note_failure(exc, 0)
+            # Not a journal fault: no record was refused, and records may well be written fine.
+            self.stats.failed_cursor_writes += 1
+            log.warning("consumer positions not saved; retrying", error=str(exc))
             self._retry_later(cursors)
         else:
             self._retry_delay = RETRY_INITIAL_S
@@ -415,6 +431,15 @@ class GroupCommitWriter:
             data=data,
         )
         return [prepare(alarm), prepare(restore)]
+
+
+def _newest(older: dict[str, int], newer: dict[str, int]) -> dict[str, int]:
+    """Both sets of positions, the higher one for a name in both."""
+    merged = dict(older)
+    for name, seq in newer.items():
+        if seq > merged.get(name, -1):
+            merged[name] = seq
+    return merged
 
 
 def _insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:

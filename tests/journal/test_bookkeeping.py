@@ -3,6 +3,7 @@ commit the queue drains at, or once the bookkeeping delay has passed, never lost
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -20,13 +21,22 @@ class _Chain:
     """A writer whose completion callback submits the next record while the writer is still
     busy, as publishers do under load: after each commit another record is waiting."""
 
-    def __init__(self, tmp_path: Path, commits: int, delay_s: float, pause_s: float = 0.0):
+    def __init__(
+        self,
+        tmp_path: Path,
+        commits: int,
+        delay_s: float,
+        pause_s: float = 0.0,
+        flush_at: int | None = None,
+    ) -> None:
         self.db = tmp_path / "j.sqlite3"
         self.anchor_path = tmp_path / "j.anchor"
         self.commits = commits
         self.pause_s = pause_s
         self.seen: list[int] = []
         self.anchor_during: list[int] = []  # the anchor's newest seq, read inside each callback
+        self.flush_at = flush_at
+        self.flushed: list[Any] = []  # what a flush job saw of the follower's saved position
         self.done = threading.Event()
         self.writer = GroupCommitWriter(
             open_writer(self.db),
@@ -46,6 +56,13 @@ class _Chain:
         if len(self.seen) < self.commits:
             time.sleep(self.pause_s)
             self.writer.submit(prepare(ev(seq)), None)
+            if seq == self.flush_at:  # as Journal.flush(): a job after what is queued
+                self.writer.submit_job(
+                    lambda conn: conn.execute(
+                        "SELECT seq FROM cursors WHERE name = 'follower'"
+                    ).fetchone(),
+                    lambda result, exc: self.flushed.append(exc or result),
+                )
         else:
             self.done.set()
 
@@ -55,7 +72,7 @@ class _Chain:
         assert self.done.wait(30)
 
     def saved_cursor(self) -> int | None:
-        with sqlite3.connect(self.db) as conn:
+        with contextlib.closing(sqlite3.connect(self.db)) as conn:
             row = conn.execute("SELECT seq FROM cursors WHERE name = 'follower'").fetchone()
         return None if row is None else int(row[0])
 
@@ -64,6 +81,13 @@ def test_while_records_wait_the_anchor_and_positions_wait_for_the_queue_to_drain
     tmp_path: Path,
 ) -> None:
     c = _Chain(tmp_path, commits=8, delay_s=60.0)
+    try:
+        _check_waiting(c)
+    finally:
+        c.writer.stop()
+
+
+def _check_waiting(c: _Chain) -> None:
     c.run()
     # Each callback ran before its commit's bookkeeping: the anchor never got past the first
     # commit while records kept coming (the first commit found nothing saved yet, so it saved).
@@ -74,21 +98,60 @@ def test_while_records_wait_the_anchor_and_positions_wait_for_the_queue_to_drain
         time.sleep(0.01)
     assert c.saved_cursor() == 8  # the queue drained: the newest position is saved
     assert chain.read_anchor(c.anchor_path)[-1].seq == 8
-    c.writer.stop()
 
 
 def test_a_busy_writer_still_saves_once_the_delay_has_passed(tmp_path: Path) -> None:
     c = _Chain(tmp_path, commits=5, delay_s=0.05, pause_s=0.08)
-    c.run()
-    # Every commit came more than the delay after the previous save: each one saved.
-    assert c.anchor_during == [0, 1, 2, 3, 4]
-    c.writer.stop()
+    try:
+        c.run()
+        # Every commit came more than the delay after the previous save: each one saved.
+        assert c.anchor_during == [0, 1, 2, 3, 4]
+    finally:
+        c.writer.stop()
     assert c.saved_cursor() == 5
 
 
 def test_positions_waiting_at_stop_are_saved(tmp_path: Path) -> None:
     c = _Chain(tmp_path, commits=6, delay_s=60.0)
-    c.run()
-    c.writer.stop()
+    try:
+        c.run()
+    finally:
+        c.writer.stop()
     assert c.saved_cursor() == 6
     assert chain.read_anchor(c.anchor_path)[-1].seq == 6
+
+
+def test_a_flush_sees_the_positions_queued_before_it_even_while_records_wait(
+    tmp_path: Path,
+) -> None:
+    c = _Chain(tmp_path, commits=8, delay_s=60.0, flush_at=3)
+    try:
+        c.run()
+    finally:
+        c.writer.stop()
+    # The job was queued after position 3 (and the record after it): when it ran, position 3
+    # was saved although more records were waiting (before: it had been handed back).
+    assert len(c.flushed) == 1 and c.flushed[0] is not None
+    assert c.flushed[0][0] >= 3
+
+
+def test_failing_position_writes_back_off_and_raise_no_journal_fault(tmp_path: Path) -> None:
+    c = _Chain(tmp_path, commits=40, delay_s=0.0, pause_s=0.025)
+    with contextlib.closing(sqlite3.connect(c.db)) as conn:  # positions cannot be saved
+        for when in ("INSERT", "UPDATE"):
+            conn.execute(
+                f"CREATE TRIGGER no_{when.lower()} BEFORE {when} ON cursors "
+                "BEGIN SELECT RAISE(ABORT, 'positions cannot be saved'); END"
+            )
+        conn.commit()
+    try:
+        c.run()  # 40 commits, each with a new position, over about one second
+    finally:
+        c.writer.stop()
+    assert c.seen == list(range(1, 41))  # every record written
+    assert c.writer.fault is None
+    failures = c.writer.stats.failed_cursor_writes
+    assert 2 <= failures <= 15, f"{failures} tries in ~1 s: backing off, not once per commit"
+    with contextlib.closing(sqlite3.connect(c.db)) as conn:
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM records")]
+    assert "journal.fault" not in kinds and len(kinds) == 40
