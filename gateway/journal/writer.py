@@ -275,7 +275,8 @@ class GroupCommitWriter:
         entries = fault_entries + [entry for entry, _ in appends]
         tokens = [token for _, token in appends]
         if entries:
-            if not self._write_records(entries, tokens, len(fault_entries), cursors):
+            if not self._write_records(entries, tokens, len(fault_entries)):
+                self._retry_later(cursors)
                 return
             recently = time.monotonic() - self._saved_at < self._bookkeeping_delay_s
             if self._appends and recently and not now:
@@ -294,15 +295,11 @@ class GroupCommitWriter:
         if not cursors:
             return
         with self._cond:
-            for name, s in cursors.items():
-                if s > self._cursors.get(name, -1):
-                    self._cursors[name] = s
+            self._cursors = _newest(cursors, self._cursors)
 
-    def _write_records(
-        self, entries: list[Entry], tokens: list[Any], n_fault: int, cursors: dict[str, int]
-    ) -> bool:
+    def _write_records(self, entries: list[Entry], tokens: list[Any], n_fault: int) -> bool:
         """Chain and durably insert ``entries``, then report them; False when the write failed
-        (every token failed, ``cursors`` kept for a retry)."""
+        (every token failed)."""
         seq, prev = self.head.seq, self.head.hash
         records: list[JournalRecord] = []
         for e in entries:
@@ -334,7 +331,6 @@ class GroupCommitWriter:
         except BaseException as exc:
             self._rollback()
             self._note_failure(exc, len(tokens))
-            self._retry_later(cursors)
             if tokens:
                 self._safe(
                     self._on_fail,
@@ -382,9 +378,7 @@ class GroupCommitWriter:
     def _retry_later(self, cursors: dict[str, int]) -> None:
         """Keep positions that could not be saved for a later try, on a backoff."""
         with self._cond:
-            for name, s in cursors.items():
-                if s > self._retry_cursors.get(name, -1):
-                    self._retry_cursors[name] = s
+            self._retry_cursors = _newest(self._retry_cursors, cursors)
             self._retry_at = time.monotonic() + self._retry_delay
             self._retry_delay = min(self._retry_delay * 2, RETRY_MAX_S)
 
