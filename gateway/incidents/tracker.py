@@ -34,6 +34,7 @@ from gateway.incidents.model import (
     apply,
     join,
 )
+from gateway.incidents.retention import closed_to_forget
 from gateway.journal import Filter, Journal, JournalRecord
 from gateway.journal.filters import kind_matches
 from gateway.model.entities import Area, ArmingState
@@ -239,19 +240,14 @@ class IncidentTracker:
             self.prune_closed()
 
     def prune_closed(self) -> int:
-        """Forget closed incidents older than ``keep_closed_days``, and the longest closed
-        beyond ``keep_closed_max``: a gateway that runs for years must not hold every incident
-        it ever had in memory and state. What happened to each stays in the journal."""
+        """Forget the closed incidents :func:`closed_to_forget` picks, from memory and state."""
         self._pruned_at = self._clock.monotonic()
-        cutoff = self._clock.now() - timedelta(days=self.config.keep_closed_days)
-        closed = sorted(
-            (i for i in self.incidents.values() if not i.is_open),
-            key=lambda i: i.closed_at or i.opened_at,
+        gone = closed_to_forget(
+            self.incidents.values(),
+            self._clock.now(),
+            self.config.keep_closed_days,
+            self.config.keep_closed_max,
         )
-        excess = len(closed) - self.config.keep_closed_max
-        gone = [
-            i for n, i in enumerate(closed) if n < excess or (i.closed_at or i.opened_at) < cutoff
-        ]
         for incident in gone:
             del self.incidents[incident.id]
             self._dirty.discard(incident.id)
