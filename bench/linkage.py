@@ -131,7 +131,9 @@ def rules(total: int) -> list[dict[str, Any]]:
     return out
 
 
-async def measure(n_rules: int, rate: float, seconds: float, warmup_s: float) -> dict[str, Any]:
+async def measure(
+    n_rules: int, rate: float, seconds: float, warmup_s: float, writer: str = "process"
+) -> dict[str, Any]:
     global executed
     published_at.clear()
     latencies.clear()
@@ -141,6 +143,7 @@ async def measure(n_rules: int, rate: float, seconds: float, warmup_s: float) ->
         config = {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
             "log": {"level": "warning"},
+            "journal": {"writer": writer},
             "plugins": [{"id": "sink", "plugin": "bench_sink"}],
             "rules": rules(n_rules),
         }
@@ -203,9 +206,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     logs.configure("warning")  # as a production gateway runs: a log line per command costs
     seconds = 8.0 if args.quick else args.seconds
     warmup = 1.0 if args.quick else 2.0
-    many = await measure(args.rules, args.rate, seconds, warmup)
+    many = await measure(args.rules, args.rate, seconds, warmup, args.writer)
     print(f"{args.rules} rules: {many}", flush=True)
-    one = await measure(1, args.rate, seconds, warmup)
+    one = await measure(1, args.rate, seconds, warmup, args.writer)
     print(f"1 rule: {one}", flush=True)
     return {
         "p50_ms": many["p50_ms"],
@@ -219,6 +222,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "missing": many["missing"] + one["missing"],
         "rules": args.rules,
         "target_p99_ms": 10,
+        "writer": args.writer,
     }
 
 
@@ -227,6 +231,12 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="8 s per run (whole script < 60 s)")
     p.add_argument("--seconds", type=float, default=30.0, help="measured seconds per run")
     p.add_argument("--rate", type=float, default=1000.0, help="alarms offered per second")
+    p.add_argument(
+        "--writer",
+        choices=("process", "thread"),
+        default="process",
+        help="where the journal writer runs (the gateway's default: process)",
+    )
     p.add_argument("--rules", type=int, default=1000, help="rules loaded (10 %% match)")
     emit(asyncio.run(main_async(p.parse_args())))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +36,11 @@ class SiteConfig(Strict):
 class JournalConfig(Strict):
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     prune_interval_s: float = Field(default=3600.0, gt=0)
+    writer: Literal["process", "thread"] = Field(
+        default="process",
+        description="where the journal's writer runs: its own process keeps it and the event "
+        "loop from waiting for each other's GIL (docs/journal.md); 'thread' for comparison",
+    )
 
 
 class Isolation(StrEnum):

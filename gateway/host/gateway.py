@@ -89,6 +89,7 @@ class Gateway:
             self.data_dir,
             retention=g.journal.retention,
             accept_anchor_mismatch=self._accept_anchor_mismatch,
+            writer=g.journal.writer,
         )
         self.start_seq = self.journal.committed_seq
         """The journal's head before this run wrote anything (what a live view starts after)."""

@@ -82,5 +82,10 @@ class Checkpointer:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Wait for the final checkpoint (after :meth:`stop`)."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
         if self._thread.is_alive():
             self._thread.join(10)

@@ -38,11 +38,13 @@ from gateway.journal.store import (
     open_writer,
 )
 from gateway.journal.writer import MAX_BATCH, FaultState, GroupCommitWriter, WriterStats
+from gateway.journal.writer_proxy import ProcessWriter
 from gateway.model.event import Event
 from gateway.model.kinds import Phase
 
 log = structlog.get_logger("anfang.journal")
 T = TypeVar("T")
+WriterMode = Literal["thread", "process"]
 
 TAIL_SIZE = 8192
 """Committed records kept in memory for live consumers (a few MB); a consumer further behind
@@ -92,7 +94,7 @@ class Journal:
     def __init__(
         self,
         data_dir: Path,
-        conn: sqlite3.Connection,
+        conn: sqlite3.Connection | None,
         lock: DirectoryLock,
         reader: JournalReader,
         head: chain.ChainHead,
@@ -117,19 +119,27 @@ class Journal:
         consumer that takes a cursor over (an engine replaced by a reload) starts from here."""
         self._consumers: set[Consumer] = set()
         self.closed = False
-        self._anchor = chain.AnchorWriter(chain.anchor_path(self.db_path))
-        self._checkpointer = Checkpointer(self.db_path)
-        self._writer = GroupCommitWriter(
-            conn,
-            head,
-            self._anchor,
-            self._committed_threadsafe,
-            self._failed_threadsafe,
-            max_batch=max_batch,
-            on_bytes=self._checkpointer.note_written,
-        )
+        self._anchor: chain.AnchorWriter | None = None
+        self._checkpointer: Checkpointer | None = None
+        self._writer: GroupCommitWriter | ProcessWriter
+        if conn is None:  # the writer opens its own connection in its own process
+            self._writer = ProcessWriter(
+                self.db_path, head, self._committed, self._failed, max_batch=max_batch
+            )
+        else:
+            self._anchor = chain.AnchorWriter(chain.anchor_path(self.db_path))
+            self._checkpointer = Checkpointer(self.db_path)
+            self._writer = GroupCommitWriter(
+                conn,
+                head,
+                self._anchor,
+                self._committed_threadsafe,
+                self._failed_threadsafe,
+                max_batch=max_batch,
+                on_bytes=self._checkpointer.note_written,
+            )
+            self._checkpointer.start()
         self._writer.start()
-        self._checkpointer.start()
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -142,6 +152,7 @@ class Journal:
         tail_size: int = TAIL_SIZE,
         max_batch: int = MAX_BATCH,
         accept_anchor_mismatch: bool = False,
+        writer: WriterMode = "thread",
     ) -> Journal:
         """Open (or create) the journal in ``data_dir``; one writing process per directory.
 
@@ -149,6 +160,9 @@ class Journal:
         off or altered) with :class:`JournalIntegrityError`, unless ``accept_anchor_mismatch``:
         then the old anchor is kept aside and a ``journal.tamper`` alarm is journaled.
         ``max_batch`` caps records per transaction (1 turns group commit off, for comparison).
+        ``writer="process"`` runs the writer in a process of its own (writer_child.py): the
+        gateway does, so that the event loop and the writer never wait for each other's GIL;
+        a job for :meth:`run_on_writer` must then be a module-level function.
         """
         data_dir = ensure_data_dir(Path(data_dir))
         db_path = data_dir / DB_NAME
@@ -173,12 +187,16 @@ class Journal:
             except BaseException:
                 conn.close()
                 raise
+            writer_conn: sqlite3.Connection | None = conn
+            if writer == "process":
+                conn.close()
+                writer_conn = None
         except BaseException:
             lock.release()
             raise
         journal = cls(
             data_dir,
-            conn,
+            writer_conn,
             lock,
             reader,
             head,
@@ -186,6 +204,12 @@ class Journal:
             tail_size,
             max_batch,
         )
+        if isinstance(journal._writer, ProcessWriter):
+            try:
+                await journal._writer.ready()
+            except BaseException:
+                await journal.close()
+                raise
         if problem:
             await journal._journal_tamper(problem, str(aside))
         return journal
@@ -250,13 +274,13 @@ class Journal:
         self.notify()
 
     def _failed_threadsafe(self, tokens: list[Any], exc: BaseException) -> None:
-        def fail() -> None:
-            for fut in tokens:
-                if not fut.done():
-                    fut.set_exception(exc)
-
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(fail)
+            self._loop.call_soon_threadsafe(self._failed, tokens, exc)
+
+    def _failed(self, tokens: list[Any], exc: BaseException) -> None:
+        for fut in tokens:
+            if not fut.done():
+                fut.set_exception(exc)
 
     def notify(self) -> None:
         """Wake every waiting consumer."""
@@ -355,7 +379,8 @@ class Journal:
     # -- maintenance ---------------------------------------------------------------------------
 
     async def run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(conn)`` on the writer thread, between transactions."""
+        """Run ``fn(conn)`` on the writer's connection, between transactions (in a writer
+        process, ``fn`` must be a module-level function: it is pickled there)."""
         fut: asyncio.Future[T] = self._loop.create_future()
 
         def done(result: Any, exc: BaseException | None) -> None:
@@ -383,16 +408,15 @@ class Journal:
         report = PruneReport()
         after: int | None = 0
         while after is not None:
-            after = await self.run_on_writer(
-                functools.partial(
-                    prune_batch, policy=self.retention, now_us=now, after=after, report=report
-                )
+            after, batch = await self.run_on_writer(
+                functools.partial(prune_batch, policy=self.retention, now_us=now, after=after)
             )
+            report.add(batch)
         return report
 
     async def flush(self) -> None:
         """Wait until everything queued before this call (appends, cursor positions) is durable."""
-        await self.run_on_writer(lambda conn: None)
+        await self.run_on_writer(_nothing)
 
     @property
     def fault(self) -> FaultState | None:
@@ -413,15 +437,18 @@ class Journal:
         for consumer in list(self._consumers):
             consumer.close()
         await asyncio.to_thread(self._writer.stop)
-        await asyncio.to_thread(self._checkpointer.stop)
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
         await asyncio.sleep(0)  # let the final commit callbacks run
         self.notify()
         self.reader.close()
         if self._writer.alive:  # never pull the connection or the lock from a live writer
             log.error("journal writer did not stop in time; keeping its files and lock open")
             return
-        self._anchor.close()
-        self._conn.close()
+        if self._anchor is not None:
+            self._anchor.close()
+        if self._conn is not None:
+            self._conn.close()
         self._lock.release()
 
     async def __aenter__(self) -> Journal:
@@ -446,3 +473,7 @@ def _anchor_problem(reader: JournalReader, head: chain.ChainHead, anchor: Path) 
     if record is None or record.hash != last.hash:
         return f"record seq {last.seq} does not match the hash in the anchor file (altered)"
     return None
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A writer job that only waits its turn (module-level: it may be pickled)."""

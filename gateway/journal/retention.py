@@ -73,14 +73,28 @@ class PruneReport:
     examined: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: PruneReport) -> None:
+        self.pruned += other.pruned
+        self.examined += other.examined
+        for kind, n in other.by_kind.items():
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + n
+
 
 PRUNE_BATCH = 5000
 
 
 def prune_batch(
+    conn: sqlite3.Connection, policy: RetentionPolicy, now_us: int, after: int
+) -> tuple[int | None, PruneReport]:
+    """Tombstone one batch of expired records after seq ``after``: the next ``after`` (None
+    when done) and what this batch did (a report of its own: it may run in another process)."""
+    report = PruneReport()
+    return _prune_batch(conn, policy, now_us, after, report), report
+
+
+def _prune_batch(
     conn: sqlite3.Connection, policy: RetentionPolicy, now_us: int, after: int, report: PruneReport
 ) -> int | None:
-    """Tombstone one batch of expired records after seq ``after``; the next ``after``, or None."""
     horizon = now_us - policy.shortest_days * DAY_US
     rows = conn.execute(
         "SELECT seq, rtype, kind, ts_us FROM records WHERE ts_us < ? AND seq > ? "

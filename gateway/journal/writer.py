@@ -345,14 +345,14 @@ class GroupCommitWriter:
         if n_fault:
             log.warning("journal writable again; outage journaled", fault=str(self.fault))
             self.fault = None
-        # Report before the bookkeeping: the event loop is waiting for these records.
-        self._safe(self._on_commit, records, n_fault, tokens)
         self.stats.transactions += 1
         self.stats.records += len(rows)
         self.stats.last_commit_s = elapsed
         if len(self.stats.commit_seconds) >= 1024:
             del self.stats.commit_seconds[:512]
         self.stats.commit_seconds.append(elapsed)
+        # Report before the bookkeeping: the event loop is waiting for these records.
+        self._safe(self._on_commit, records, n_fault, tokens)
         if self._on_bytes is not None:
             self._on_bytes(sum(len(r[9]) for r in rows) + 200 * len(rows))
         return True

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +324,9 @@ async def test_stop_reaps_the_child_and_leaks_no_descriptors(tmp_path: Path) -> 
         "  - {id: steady, plugin: tick, config: {period_s: 0.01}}\n"
         "  - {id: listen, plugin: listener, isolation: process}\n",
     )
+    # The journal writer's forkserver (and its resource tracker) are started once per process
+    # and kept for later writers: theirs are not descriptors a gateway's stop should give back.
+    forkserver.ensure_running()
     fds_before = len(os.listdir("/proc/self/fd"))
     await gw.start()
     runner = gw.runners["listen"]
