@@ -15,7 +15,13 @@ LEVELS = {
 }
 
 
+settings: tuple[str, str] = ("info", "auto")
+"""The last :func:`configure` arguments, for a child process to log the same way."""
+
+
 def configure(level: str = "info", fmt: str = "auto") -> None:
+    global settings
+    settings = (level, fmt)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(sort_keys=True)

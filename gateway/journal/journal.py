@@ -36,6 +36,7 @@ from gateway.journal.store import (
     ensure_data_dir,
     open_reader,
     open_writer,
+    wait_for_old_writer,
 )
 from gateway.journal.writer import MAX_BATCH, FaultState, GroupCommitWriter, WriterStats
 from gateway.journal.writer_proxy import ProcessWriter
@@ -49,6 +50,8 @@ WriterMode = Literal["thread", "process"]
 TAIL_SIZE = 8192
 """Committed records kept in memory for live consumers (a few MB); a consumer further behind
 reads the database instead."""
+OLD_WRITER_WAIT_S = 30.0
+"""How long opening waits for the writer process of a gateway that died to finish."""
 TAIL_ANSWERS_KEPT = 256
 """Distinct (position, filter) questions answered per commit before the memo starts over."""
 
@@ -169,6 +172,8 @@ class Journal:
         anchor = chain.anchor_path(db_path)
         lock = DirectoryLock(data_dir)
         try:
+            if writer == "process":  # one of an earlier run that died may still be committing
+                await asyncio.to_thread(wait_for_old_writer, data_dir, OLD_WRITER_WAIT_S)
             conn = open_writer(db_path)
             try:
                 head = JournalReader(conn).head()
@@ -194,16 +199,23 @@ class Journal:
         except BaseException:
             lock.release()
             raise
-        journal = cls(
-            data_dir,
-            writer_conn,
-            lock,
-            reader,
-            head,
-            retention or RetentionPolicy(),
-            tail_size,
-            max_batch,
-        )
+        try:
+            journal = cls(
+                data_dir,
+                writer_conn,
+                lock,
+                reader,
+                head,
+                retention or RetentionPolicy(),
+                tail_size,
+                max_batch,
+            )
+        except BaseException:  # the writer could not start: give everything back
+            reader.close()
+            if writer_conn is not None:
+                writer_conn.close()
+            lock.release()
+            raise
         if isinstance(journal._writer, ProcessWriter):
             try:
                 await journal._writer.ready()
@@ -438,7 +450,8 @@ class Journal:
             consumer.close()
         await asyncio.to_thread(self._writer.stop)
         if self._checkpointer is not None:
-            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer.stop()
+            await asyncio.to_thread(self._checkpointer.join)
         await asyncio.sleep(0)  # let the final commit callbacks run
         self.notify()
         self.reader.close()

@@ -10,6 +10,7 @@ import fcntl
 import functools
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from gateway.journal.errors import (
@@ -126,6 +127,40 @@ class DirectoryLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = -1
+
+
+WRITER_LOCK = "journal.writer.lock"
+
+
+def hold_writer_lock(data_dir: Path) -> int:
+    """Take the lock a writer process holds for its whole life (the descriptor; it is released
+    when the process ends). The gateway's own lock is released if the gateway dies, while its
+    writer process may still be committing what it had received: this one is not."""
+    fd = os.open(data_dir / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalLockedError(
+            f"a journal writer process of an earlier run still has {data_dir} open"
+        ) from None
+    return fd
+
+
+def wait_for_old_writer(data_dir: Path, timeout_s: float) -> None:
+    """Wait until no writer process of an earlier run (one whose gateway died) is still
+    committing: it ends by itself once it has written what it had received."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fd = hold_writer_lock(data_dir)
+        except JournalLockedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+            continue
+        os.close(fd)
+        return
 
 
 def check_file(db_path: Path) -> None:

@@ -10,20 +10,24 @@ This module is what runs in that process (:func:`serve`); ``writer_proxy.py`` is
 in the gateway. Messages are pickled tuples, each a list of operations, answered in order:
 
 gateway → writer: ``(APPEND, token, rtype, id, kind, source, phase, priority, ts_us,
-schema_version, payload)``, ``(CURSOR, name, seq)``, ``(JOB, job_id, fn)``, ``(STOP,)``.
+schema_version, payload)``, ``(CURSOR, name, seq)``, ``(JOB, job_id, pickled fn)``, ``(STOP,)``.
 
 writer → gateway: ``(READY,)`` or ``(OPEN_FAILED, text)`` first; then ``(COMMITTED, fault_rows,
 first_seq, hashes, tokens, stats, fault)``, ``(FAILED, tokens, text, stats, fault)``,
-``(JOB_DONE, job_id, result, exc)``; last ``(BYE, why)`` (``why`` None after a requested stop).
+``(JOB_DONE, job_id, pickled (result, exc))``; last ``(BYE, why)`` (``why`` None after a
+requested stop). A job and its outcome travel pickled on their own, so one that cannot be read
+on the other side fails that job, not the pipe.
 
-The process ignores SIGINT and SIGTERM: a Ctrl-C or a service manager's stop reaches the whole
-process group, and the gateway still journals its own stop after that. It ends when told to, or
-when the gateway's end of the pipe closes (the gateway is gone): either way it first commits
-everything it has received.
+The process ignores SIGINT, SIGTERM and SIGHUP: a Ctrl-C, a service manager's stop or a hangup
+reaches the whole process group, and the gateway still journals its own stop (or reloads) after
+that. It ends when told to, or when the gateway's end of the pipe closes (the gateway is gone):
+either way it first commits everything it has received. It holds ``journal.writer.lock`` for its
+whole life, so a gateway started after one that died waits for its writer to finish.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import pickle
 import signal
@@ -35,11 +39,12 @@ from typing import Any
 
 import structlog
 
+from gateway import logs
 from gateway.journal import chain
 from gateway.journal.checkpointer import Checkpointer
 from gateway.journal.errors import JournalClosedError, JournalWriteError
 from gateway.journal.records import Entry, JournalRecord, RecordType
-from gateway.journal.store import open_writer
+from gateway.journal.store import hold_writer_lock, open_writer
 from gateway.journal.writer import GroupCommitWriter, WriterStats
 
 log = structlog.get_logger("anfang.journal")
@@ -91,13 +96,16 @@ def serve(
     head_hash: bytes,
     max_batch: int,
     bookkeeping_delay_s: float,
+    log_settings: tuple[str, str],
 ) -> None:
     """The writer process's whole life: open, write what arrives, commit the rest, say bye."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    logs.configure(*log_settings)
     outbox = _Outbox(outbox_conn)
     path = Path(db_path)
     try:
+        hold_writer_lock(path.parent)  # released when this process ends
         conn = open_writer(path)
         anchor = chain.AnchorWriter(chain.anchor_path(path))
     except Exception as exc:
@@ -153,7 +161,8 @@ def serve(
             conn.close()
         if writer.dead is not None:
             why = f"journal writer died: {writer.dead!r}"
-        outbox.send((BYE, why))
+        with contextlib.suppress(OSError):  # the gateway is gone: nobody to tell
+            outbox.send((BYE, why))
 
 
 def _receive(inbox: Connection, writer: GroupCommitWriter, outbox: _Outbox) -> str | None:
@@ -177,7 +186,13 @@ def _receive(inbox: Connection, writer: GroupCommitWriter, outbox: _Outbox) -> s
                 if tag == CURSOR:
                     writer.submit_cursor(op[1], op[2])
                 elif tag == JOB:
-                    writer.submit_job(op[2], functools.partial(_job_done, outbox, op[1]))
+                    done = functools.partial(_job_done, outbox, op[1])
+                    try:
+                        fn = pickle.loads(op[2])
+                    except Exception as exc:  # e.g. a function this process cannot import
+                        done(None, TypeError(f"the writer process cannot load this job: {exc!r}"))
+                    else:
+                        writer.submit_job(fn, done)
                 elif tag == STOP:
                     return None
             if appends:
@@ -191,13 +206,8 @@ def _receive(inbox: Connection, writer: GroupCommitWriter, outbox: _Outbox) -> s
 
 def _job_done(outbox: _Outbox, job_id: int, result: Any, exc: BaseException | None) -> None:
     try:
-        outbox.send((JOB_DONE, job_id, result, exc))
+        outcome = pickle.dumps((result, exc), pickle.HIGHEST_PROTOCOL)
     except Exception as problem:  # the answer would not pickle: say so rather than never answer
-        outbox.send(
-            (
-                JOB_DONE,
-                job_id,
-                None,
-                JournalWriteError(f"the writer job's outcome could not be sent back: {problem!r}"),
-            )
-        )
+        failure = JournalWriteError(f"the writer job's outcome could not be sent back: {problem!r}")
+        outcome = pickle.dumps((None, failure), pickle.HIGHEST_PROTOCOL)
+    outbox.send((JOB_DONE, job_id, outcome))

@@ -1,10 +1,15 @@
 """The gateway's end of a journal writer running in its own process (``writer_child.py``).
 
-Used from the event loop: what is submitted during one pass of the loop goes to the writer as one
-message at the end of it, and the writer's answers are read when the pipe is readable, so nothing
-here blocks and no thread of the gateway's process waits for the GIL. The interface is the
-writer thread's (:class:`~gateway.journal.writer.GroupCommitWriter`), callbacks included, except
-that they run on the event loop and jobs must be picklable (module-level functions).
+Used from the event loop only: what is submitted during one pass of the loop goes to the writer
+as one message at the end of it, and the writer's answers are read when the pipe is readable, so
+no thread of the gateway's process waits for the GIL (the pipe's own writes and reads are short
+and only wait when the writer is far behind). The interface is the writer thread's
+(:class:`~gateway.journal.writer.GroupCommitWriter`), callbacks included, except that they run
+on the event loop and jobs must be picklable module-level functions.
+
+Whether the writer still runs is known from the pipe (its last message, or the pipe's end), not
+from ``Process.is_alive()``, which asks the forkserver: a service manager's SIGTERM to the
+process group ends the forkserver, not the writer.
 
 The process comes from a ``forkserver`` that has this package imported: a writer starts in
 milliseconds, and it never inherits the gateway's threads or open connections.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import multiprocessing
 import pickle
 import sys
@@ -25,6 +31,7 @@ from typing import Any
 
 import structlog
 
+from gateway import logs
 from gateway.journal import chain, writer_child
 from gateway.journal.errors import JournalClosedError, JournalOpenError, JournalWriteError
 from gateway.journal.records import Entry, JournalRecord, from_row
@@ -84,6 +91,7 @@ class ProcessWriter:
                 head.hash,
                 max_batch,
                 bookkeeping_delay_s,
+                logs.settings,
             ),
             name="anfang-journal-writer",
             daemon=True,
@@ -103,30 +111,35 @@ class ProcessWriter:
         for end in self._child_ends:
             end.close()
         self._loop.add_reader(self._from_child.fileno(), self._readable)
-        # Before multiprocessing's own exit handler, which would wait for this process: a
-        # gateway that exits without closing its journal closes the pipe, and the writer ends.
-        atexit.register(self._to_child.close)
+        # Before multiprocessing's own exit handler, which waits for this process: a gateway
+        # that exits without closing its journal closes both pipes, and the writer ends (its
+        # answers must not fill a pipe nobody reads, or it would block and never end).
+        atexit.register(self._at_exit)
 
     async def ready(self) -> None:
         """Wait until the writer process has the journal open; JournalOpenError if it could not."""
         await self._ready
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
         """Finish everything queued, then end the process (call from a thread, not the loop)."""
-        if self._process.is_alive() and not self._bye.is_set():
+        if not self._bye.is_set():
             self._loop.call_soon_threadsafe(self._request_stop)
             self._bye.wait(timeout)
+        if not self._bye.is_set():
+            return  # still writing: `alive` stays True and the journal keeps its lock
         self._process.join(timeout)
-        atexit.unregister(self._to_child.close)
+        atexit.unregister(self._at_exit)
         if self._process.exitcode is not None:
             self._process.close()  # its descriptor for the exit status
 
     @property
     def alive(self) -> bool:
-        try:
-            return self._process.is_alive()
-        except ValueError:  # closed: it ended
-            return False
+        """Until the writer said bye or its pipe ended."""
+        return not self._bye.is_set()
+
+    def _at_exit(self) -> None:
+        self._to_child.close()
+        self._from_child.close()
 
     def _request_stop(self) -> None:
         self._stopping = True
@@ -143,14 +156,15 @@ class ProcessWriter:
 
     def _send(self, op: tuple[Any, ...]) -> None:
         if threading.get_ident() != self._loop_thread:
-            self._loop.call_soon_threadsafe(self._send, op)
-            return
+            raise RuntimeError("the journal writer process is fed from the event loop's thread")
         if not self._outbox:
             self._loop.call_soon(self._flush)
         self._outbox.append(op)
 
     def submit(self, entry: Entry, token: Any) -> None:
         self._check_open()
+        if threading.get_ident() != self._loop_thread:
+            raise RuntimeError("the journal writer process is fed from the event loop's thread")
         self._next_id += 1
         self._pending[self._next_id] = (entry, token)
         self._send(
@@ -185,16 +199,19 @@ class ProcessWriter:
     ) -> None:
         """Run ``fn(conn)`` in the writer process between transactions; ``fn`` must pickle."""
         self._check_open()
+        target = fn.func if isinstance(fn, functools.partial) else fn
         try:
-            pickle.dumps(fn)
+            if getattr(target, "__module__", None) == "__main__":
+                raise TypeError(f"{target!r} is defined in __main__, which the writer never loads")
+            data = pickle.dumps(fn, pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             raise TypeError(
                 f"a job for the journal writer process must be a module-level function (or a "
                 f"functools.partial of one) with picklable arguments: {exc}"
             ) from exc
+        self._send((writer_child.JOB, self._next_id + 1, data))
         self._next_id += 1
         self._jobs[self._next_id] = done
-        self._send((writer_child.JOB, self._next_id, fn))
 
     def _flush(self) -> None:
         ops, self._outbox = self._outbox, []
@@ -214,6 +231,9 @@ class ProcessWriter:
                 self._handle(pickle.loads(self._from_child.recv_bytes()))
         except (EOFError, OSError) as exc:
             self._gone(f"the journal writer process ended unexpectedly ({exc!r})")
+        except Exception as exc:  # an answer that makes no sense: fail all, never hang
+            log.critical("unreadable answer from the journal writer process", error=repr(exc))
+            self._gone(f"the journal writer process answered something unreadable ({exc!r})")
 
     def _handle(self, msg: tuple[Any, ...]) -> None:
         tag = msg[0]
@@ -226,16 +246,24 @@ class ProcessWriter:
             self._on_fail(owners, JournalWriteError(text))
         elif tag == writer_child.JOB_DONE:
             done = self._jobs.pop(msg[1])
-            done(msg[2], msg[3])
+            try:
+                result, exc = pickle.loads(msg[2])
+            except Exception as problem:  # e.g. an exception class that will not unpickle
+                exc = JournalWriteError(f"the job's outcome is unreadable: {problem!r}")
+                result = None
+            done(result, exc)
         elif tag == writer_child.READY:
             self._ready.set_result(None)
         elif tag == writer_child.OPEN_FAILED:
+            self.dead = JournalClosedError(msg[1])
             self._ready.set_exception(JournalOpenError(msg[1]))
         elif tag == writer_child.BYE:
             why = msg[1]
             if why is not None or not self._stopping:
                 self._gone(why or "the journal writer process ended unasked")
-            self._close_pipes()
+            else:
+                self._fail_leftovers("the journal writer process stopped")
+                self._close_pipes()
 
     def _committed(
         self,
@@ -296,6 +324,10 @@ class ProcessWriter:
         if self.dead is None and not (self._stopping and self._bye.is_set()):
             self.dead = JournalClosedError(why)
             log.critical("journal writer process ended", why=why)
+        self._fail_leftovers(why)
+        self._close_pipes()
+
+    def _fail_leftovers(self, why: str) -> None:
         pending, self._pending = self._pending, {}
         if pending:
             self._on_fail(
@@ -307,7 +339,6 @@ class ProcessWriter:
             done(None, JournalClosedError(why))
         if not self._ready.done():
             self._ready.set_exception(JournalOpenError(why))
-        self._close_pipes()
 
     def _close_pipes(self) -> None:
         if self._bye.is_set():

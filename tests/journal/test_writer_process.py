@@ -186,3 +186,101 @@ async def test_a_gateway_uses_the_process_writer_unless_configured_otherwise(
         assert not isinstance(j._writer, ProcessWriter)
         await j.append(ev())
         assert len(j.reader.query(records)) == 1
+
+
+class _Picky(Exception):
+    """Pickles, but will not unpickle: its __init__ wants two arguments."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a} {b}")
+
+
+def raise_picky(conn: sqlite3.Connection) -> None:
+    raise _Picky("a", "b")
+
+
+async def test_jobs_from_main_and_unreadable_outcomes_fail_the_job_not_the_journal(
+    data_dir: Path,
+) -> None:
+    def in_main(conn: sqlite3.Connection) -> None:
+        return None
+
+    in_main.__module__ = "__main__"
+    in_main.__qualname__ = "in_main"
+    async with await Journal.open(data_dir, writer="process") as j:
+        with pytest.raises(TypeError, match="__main__"):
+            await j.run_on_writer(in_main)
+        with pytest.raises(JournalWriteError, match="unreadable"):
+            await j.run_on_writer(raise_picky)
+        assert await j.append(ev()) == 1
+
+
+async def test_a_dead_forkserver_does_not_make_a_live_writer_look_dead(data_dir: Path) -> None:
+    from multiprocessing import forkserver
+
+    j = await Journal.open(data_dir, writer="process")
+    writer = writer_of(j)
+    server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert server is not None
+    os.kill(server, signal.SIGTERM)  # as a service manager's stop of the process group does
+    await asyncio.sleep(0.2)
+    assert writer.alive
+    assert await j.append(ev()) == 1
+    await asyncio.wait_for(j.close(), 10)
+    assert not writer.alive and writer.dead is None
+    # a new journal starts a new forkserver
+    async with await Journal.open(data_dir, writer="process") as again:
+        assert await again.append(ev()) == 2
+
+
+async def test_a_new_journal_waits_for_the_writer_of_a_gateway_that_died(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.journal import journal as journal_module
+    from gateway.journal.errors import JournalLockedError
+    from gateway.journal.store import hold_writer_lock
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    old_writer = hold_writer_lock(data_dir)  # as a writer process still committing
+    monkeypatch.setattr(journal_module, "OLD_WRITER_WAIT_S", 0.3)
+    with pytest.raises(JournalLockedError, match="earlier run"):
+        await Journal.open(data_dir, writer="process")
+    monkeypatch.setattr(journal_module, "OLD_WRITER_WAIT_S", 10.0)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, os.close, old_writer)  # it finishes
+    async with await Journal.open(data_dir, writer="process") as j:
+        assert await j.append(ev()) == 1
+
+
+EXITS_WITHOUT_CLOSING = """
+import asyncio, sys
+from pathlib import Path
+from gateway.journal import Journal
+from tests.journal.helpers import ev
+
+async def main():
+    j = await Journal.open(Path(sys.argv[1]), writer="process")
+    for i in range(20000):
+        j.submit(ev(i))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_process_that_exits_without_closing_its_journal_still_exits(
+    data_dir: Path,
+) -> None:
+    """Its writer's answers must not fill a pipe nobody reads (it would never end)."""
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        EXITS_WITHOUT_CLOSING,
+        str(data_dir),
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert await asyncio.wait_for(proc.wait(), 60) == 0
+    assert verify_journal(data_dir).ok
