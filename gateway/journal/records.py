@@ -54,6 +54,27 @@ class Entry:
     payload: bytes
     obj: Payload
 
+    def committed(
+        self, seq: int, content_hash: bytes, prev_hash: bytes, digest: bytes
+    ) -> JournalRecord:
+        """The record this entry became at ``seq`` (``digest`` may be filled in after)."""
+        return JournalRecord(
+            seq,
+            self.rtype,
+            self.id,
+            self.kind,
+            self.source,
+            self.phase,
+            self.priority,
+            self.ts_us,
+            self.schema_version,
+            self.payload,
+            content_hash,
+            prev_hash,
+            digest,
+            self.obj,
+        )
+
 
 def _ts_us(value: Any) -> int:
     return int(value.timestamp() * 1_000_000)

@@ -304,22 +304,7 @@ class GroupCommitWriter:
         records: list[JournalRecord] = []
         for e in entries:
             seq += 1
-            record = JournalRecord(
-                seq,
-                e.rtype,
-                e.id,
-                e.kind,
-                e.source,
-                e.phase,
-                e.priority,
-                e.ts_us,
-                e.schema_version,
-                e.payload,
-                chain.content_hash(e.payload),
-                prev,
-                b"",
-                e.obj,
-            )
+            record = e.committed(seq, chain.content_hash(e.payload), prev, b"")
             record.hash = prev = chain.link(prev, record.digest())
             records.append(record)
         rows = [r.as_row() for r in records]

@@ -34,7 +34,7 @@ import structlog
 from gateway import logs
 from gateway.journal import chain, writer_child
 from gateway.journal.errors import JournalClosedError, JournalOpenError, JournalWriteError
-from gateway.journal.records import Entry, JournalRecord, from_row
+from gateway.journal.records import Entry, from_row
 from gateway.journal.writer import (
     BOOKKEEPING_DELAY_S,
     MAX_BATCH,
@@ -279,25 +279,8 @@ class ProcessWriter:
         seq = first_seq
         pending = self._pending
         for token, (content_hash, prev_hash, digest) in zip(tokens, hashes, strict=True):
-            e, owner = pending.pop(token)
-            records.append(
-                JournalRecord(
-                    seq,
-                    e.rtype,
-                    e.id,
-                    e.kind,
-                    e.source,
-                    e.phase,
-                    e.priority,
-                    e.ts_us,
-                    e.schema_version,
-                    e.payload,
-                    content_hash,
-                    prev_hash,
-                    digest,
-                    e.obj,
-                )
-            )
+            entry, owner = pending.pop(token)
+            records.append(entry.committed(seq, content_hash, prev_hash, digest))
             owners.append(owner)
             seq += 1
         self.head = chain.ChainHead(records[-1].seq, records[-1].hash)
