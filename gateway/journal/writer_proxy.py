@@ -154,17 +154,18 @@ class ProcessWriter:
         if self._stopping:
             raise JournalClosedError("journal is closed; the record was not appended")
 
-    def _send(self, op: tuple[Any, ...]) -> None:
+    def _on_loop(self) -> None:
         if threading.get_ident() != self._loop_thread:
             raise RuntimeError("the journal writer process is fed from the event loop's thread")
+
+    def _send(self, op: tuple[Any, ...]) -> None:
         if not self._outbox:
             self._loop.call_soon(self._flush)
         self._outbox.append(op)
 
     def submit(self, entry: Entry, token: Any) -> None:
         self._check_open()
-        if threading.get_ident() != self._loop_thread:
-            raise RuntimeError("the journal writer process is fed from the event loop's thread")
+        self._on_loop()
         self._next_id += 1
         self._pending[self._next_id] = (entry, token)
         self._send(
@@ -189,6 +190,7 @@ class ProcessWriter:
             self.submit(entry, token)
 
     def submit_cursor(self, name: str, seq: int) -> None:
+        self._on_loop()
         if not self._stopping and self.dead is None:
             self._send((writer_child.CURSOR, name, seq))
 
@@ -199,6 +201,7 @@ class ProcessWriter:
     ) -> None:
         """Run ``fn(conn)`` in the writer process between transactions; ``fn`` must pickle."""
         self._check_open()
+        self._on_loop()
         target = fn.func if isinstance(fn, functools.partial) else fn
         try:
             if getattr(target, "__module__", None) == "__main__":
