@@ -52,12 +52,19 @@ class CommandDispatcher:
         self.latency_sum_s = 0.0
         self._pending_results: set[asyncio.Future[None]] = set()
 
-    async def dispatch(self, command: Command) -> CommandResult:
+    async def dispatch(
+        self, command: Command, *, await_result_record: bool = True
+    ) -> CommandResult:
         """Journal the command, have its owner carry it out, journal and return the result.
 
         Raises JournalWriteError if the command itself cannot be journaled: then nothing is done.
+        With ``await_result_record=False`` the result is returned as soon as it is known, its
+        record handed to the journal but not yet durable: for a caller whose own next record
+        follows it through the same writer (the rules engine's run record), so the order on
+        disk is the same and one wake-up per command is saved.
         """
-        return await self.complete(await self.accept(command))
+        accepted = await self.accept(command)
+        return await self.complete(accepted, await_result_record=await_result_record)
 
     async def accept(self, command: Command) -> Command:
         """Give the command its deadline and journal it; what :meth:`complete` carries out.
@@ -83,7 +90,9 @@ class CommandDispatcher:
         self._pending_results.add(task)
         task.add_done_callback(self._pending_results.discard)
 
-    async def complete(self, command: Command) -> CommandResult:
+    async def complete(
+        self, command: Command, *, await_result_record: bool = True
+    ) -> CommandResult:
         """Carry out an accepted command; its result is journaled and returned."""
         started = self._clock.monotonic()
         try:
@@ -95,7 +104,10 @@ class CommandDispatcher:
             raise
         self.counters[result.status.value] += 1
         self._observe(self._clock.monotonic() - started)
-        await self._journal_result(result)
+        if await_result_record:
+            await self._journal_result(result)
+        else:
+            self._submit_result(result)
         log.info(
             "command",
             id=command.id,
@@ -120,8 +132,24 @@ class CommandDispatcher:
         try:
             await self._journal.append(result)
         except Exception as exc:  # the journal raises its own fault alarm
-            self.counters["results_not_journaled"] += 1
-            log.error("command result not journaled", command=result.command_id, error=str(exc))
+            self._result_lost(result, exc)
+
+    def _submit_result(self, result: CommandResult) -> None:
+        """Hand the result's record to the journal without waiting for it to be durable."""
+        try:
+            written = self._journal.submit(result)
+        except Exception as exc:
+            self._result_lost(result, exc)
+            return
+        written.add_done_callback(functools.partial(self._result_written, result))
+
+    def _result_written(self, result: CommandResult, written: asyncio.Future[int]) -> None:
+        if not written.cancelled() and written.exception() is not None:
+            self._result_lost(result, written.exception())
+
+    def _result_lost(self, result: CommandResult, exc: BaseException | None) -> None:
+        self.counters["results_not_journaled"] += 1
+        log.error("command result not journaled", command=result.command_id, error=str(exc))
 
     async def _carry_out(self, command: Command) -> CommandResult:
         target = self._registry.resolve_target(command.target)

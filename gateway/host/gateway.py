@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -241,7 +242,9 @@ class Gateway:
             g.rules,
             journal=self.journal,
             facts=RegistryFacts(self.registry),
-            dispatch=self.dispatch,
+            # A run's own record follows each result through the same writer: the run need
+            # not wait for the result's record to be durable (the cursor waits for the run's).
+            dispatch=functools.partial(self.commands.dispatch, await_result_record=False),
             clock=self.clock,
             kinds=self.installed.kinds,
             site_zone=g.site.timezone,

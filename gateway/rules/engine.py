@@ -58,7 +58,7 @@ class _RuleState:
     compiled: CompiledRule
     last_trigger: float | None = None
     last_run: float | None = None
-    active: set[asyncio.Task[None]] = field(default_factory=set)
+    active: set[asyncio.Task[asyncio.Future[int]]] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -281,24 +281,45 @@ class RuleEngine:
         )
         state.active.add(task)
 
-        def finished(t: asyncio.Task[None]) -> None:
+        def finished(t: asyncio.Task[asyncio.Future[int]]) -> None:
             state.active.discard(t)
-            self._inflight.pop(number, None)
-            if not self._stopping:
-                self._commit()
-            if not t.cancelled() and t.exception() is not None:
-                log.error("rule run failed", rule=state.compiled.name, error=repr(t.exception()))
+            if t.cancelled() or t.exception() is not None:
+                if not t.cancelled():
+                    log.error(
+                        "rule run failed", rule=state.compiled.name, error=repr(t.exception())
+                    )
+                self._run_over(number)
+                return
+            written = t.result()
+            written.add_done_callback(lambda w: self._run_recorded(number, state.compiled.name, w))
 
         task.add_done_callback(finished)
 
-    async def _run_rule(self, state: _RuleState, event: Event, judgement: Judgement) -> None:
+    def _run_recorded(self, number: int, rule: str, written: asyncio.Future[int]) -> None:
+        if not written.cancelled() and written.exception() is not None:
+            log.error("rule run not journaled", rule=rule, error=repr(written.exception()))
+        self._run_over(number)
+
+    def _run_over(self, number: int) -> None:
+        """A run is over once its record is durable (or it failed): the cursor may pass it."""
+        self._inflight.pop(number, None)
+        if not self._stopping:
+            self._commit()
+
+    async def _run_rule(
+        self, state: _RuleState, event: Event, judgement: Judgement
+    ) -> asyncio.Future[int]:
         if state.compiled.rule.mode is RunMode.QUEUED:
             async with state.lock:
-                await self._execute(state.compiled, event, judgement)
-        else:
-            await self._execute(state.compiled, event, judgement)
+                return await self._execute(state.compiled, event, judgement)
+        return await self._execute(state.compiled, event, judgement)
 
-    async def _execute(self, rule: CompiledRule, event: Event, judgement: Judgement) -> None:
+    async def _execute(
+        self, rule: CompiledRule, event: Event, judgement: Judgement
+    ) -> asyncio.Future[int]:
+        """Carry out the run; returns its record's write, handed to the journal but not
+        awaited: the run is over for its mode (single, queued …) once its actions are, and
+        the cursor passes its trigger only once the record is durable (see ``_launch``)."""
         started = self._clock.now()
         ctx = RunContext(
             rule.name,
@@ -330,7 +351,7 @@ class RuleEngine:
                 record = self._record(rule, event, "cancelled", "restarted", entries, started)
                 await asyncio.shield(self._journal.append(record))
             raise
-        await self._journal.append(self._record(rule, event, status, reason, entries, started))
+        return self._journal.submit(self._record(rule, event, status, reason, entries, started))
 
     def _restored(self, event: Event) -> bool:
         assert event.seq is not None
@@ -396,7 +417,8 @@ class RuleEngine:
 
     @property
     def active_runs(self) -> int:
-        return sum(len(s.active) for s in self._states.values())
+        """Runs started and not over: acting, or waiting for their record to be durable."""
+        return len(self._inflight)
 
     async def settled(self, poll_s: float = 0.005) -> None:
         """Wait until the engine has judged the whole journal and no run is active (tests,

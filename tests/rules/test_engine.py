@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gateway.journal import Filter
 from gateway.model.kinds import Phase
+from gateway.rules.engine import RUN_KIND
 from gateway.sdk.clock import ManualClock
 from tests.rules.helpers import (
     START,
@@ -53,6 +55,33 @@ async def test_a_matching_event_sends_the_command_and_the_run_is_journaled(tmp_p
         verified = gw.journal.reader.get(derived["seq"])
         assert verified is not None and verified.event.text == "confirmed at hq/panel-1/zone-1"
         assert verified.event.data["trigger"] == trigger.id
+    finally:
+        await gw.stop()
+
+
+async def test_a_runs_records_reach_the_journal_in_order_and_the_cursor_follows_them(
+    tmp_path: Path,
+) -> None:
+    """A run does not wait for its command's result record to be durable (its own record
+    follows it through the same writer): on disk the order is still command, result, run, and
+    the engine's cursor passes each trigger only once that trigger's run is on record."""
+    gw = await started(tmp_path, SIREN)
+    try:
+        triggers = []
+        for _ in range(3):  # one after the other: the rule's mode is single
+            triggers.append(await emit(gw, "intrusion", data={"level": 3}))
+            await judged(gw)
+            await settled(gw)
+        reader = gw.journal.reader
+        order = [
+            RUN_KIND if r.kind == RUN_KIND else r.rtype.value
+            for r in reader.query(Filter.build(types=["command", "result", "event"]), limit=100)
+            if r.rtype.value != "event" or r.kind == RUN_KIND
+        ]
+        assert order == ["command", "result", RUN_KIND] * 3
+        assert gw.commands.counters["results_not_journaled"] == 0
+        stored = reader.cursor("rules")
+        assert stored is not None and stored >= triggers[-1].seq
     finally:
         await gw.stop()
 
