@@ -45,6 +45,8 @@ RUN_SPEC = KindSpec(
     ONE_OFF,
 )
 RETRY_S = 1.0
+RECORDS_WAIT_S = 10.0
+"""How long stopping waits for run records already handed to the journal to be durable."""
 
 
 def register_kinds(kinds: KindRegistry) -> None:
@@ -58,7 +60,7 @@ class _RuleState:
     compiled: CompiledRule
     last_trigger: float | None = None
     last_run: float | None = None
-    active: set[asyncio.Task[asyncio.Future[int]]] = field(default_factory=set)
+    active: set[asyncio.Task[None]] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -92,6 +94,10 @@ class RuleEngine:
         trigger is always the first entry (O(1), where ``min()`` over hundreds of runs in
         flight was a visible share of the engine's time)."""
         self._numbers = itertools.count()
+        self._records: dict[int, asyncio.Future[int]] = {}
+        """Run number → the write of its ``rules.run`` record, until that write is over."""
+        self._running: set[tuple[str, str]] = set()
+        """(rule, trigger id) of every run not over: a resumed follow must not start them again."""
         self._done: set[tuple[str, str]] = set()  # (rule, trigger id) journaled before start
         self._replay_upto = 0
         self._processed = 0
@@ -117,6 +123,14 @@ class RuleEngine:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self._records_written()
+
+    async def _records_written(self) -> None:
+        """Wait for run records handed to the journal: an engine started next (a reload) reads
+        them and does not run those triggers again."""
+        pending = [w for w in self._records.values() if not w.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=RECORDS_WAIT_S)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -232,7 +246,8 @@ class RuleEngine:
         rule.observe(event, self._facts)
         previous, state.last_trigger = state.last_trigger, at
         assert event.seq is not None
-        if event.seq <= self._replay_upto and (rule.name, event.id) in self._done:
+        key = (rule.name, event.id)
+        if event.seq <= self._replay_upto and (key in self._done or key in self._running):
             state.last_run = at  # already ran before the restart
             return
         spec = rule.rule
@@ -275,51 +290,52 @@ class RuleEngine:
         number = next(self._numbers)
         assert event.seq is not None
         self._inflight[number] = event.seq
+        key = (state.compiled.name, event.id)
+        self._running.add(key)
         self.runs_started += 1
         task = asyncio.create_task(
-            self._run_rule(state, event, judgement), name=f"rule-{state.compiled.name}"
+            self._run_rule(state, event, judgement, number), name=f"rule-{state.compiled.name}"
         )
         state.active.add(task)
 
-        def finished(t: asyncio.Task[asyncio.Future[int]]) -> None:
+        def finished(t: asyncio.Task[None]) -> None:
             state.active.discard(t)
-            if t.cancelled() or t.exception() is not None:
-                if not t.cancelled():
-                    log.error(
-                        "rule run failed", rule=state.compiled.name, error=repr(t.exception())
-                    )
-                self._run_over(number)
-                return
-            written = t.result()
-            written.add_done_callback(lambda w: self._run_recorded(number, state.compiled.name, w))
+            if not t.cancelled() and t.exception() is not None:
+                log.error("rule run failed", rule=key[0], error=repr(t.exception()))
+            written = self._records.get(number)
+            if written is None or written.done():
+                self._run_over(number, key)
+            else:
+                written.add_done_callback(lambda _: self._run_over(number, key))
 
         task.add_done_callback(finished)
 
-    def _run_recorded(self, number: int, rule: str, written: asyncio.Future[int]) -> None:
-        if not written.cancelled() and written.exception() is not None:
-            log.error("rule run not journaled", rule=rule, error=repr(written.exception()))
-        self._run_over(number)
-
-    def _run_over(self, number: int) -> None:
-        """A run is over once its record is durable (or it failed): the cursor may pass it."""
+    def _run_over(self, number: int, key: tuple[str, str]) -> None:
+        """A run is over once its actions are and its record is durable (or failed to be):
+        only then may the cursor pass its trigger."""
+        written = self._records.pop(number, None)
+        if written is not None and not written.cancelled() and written.exception() is not None:
+            log.error("rule run not journaled", rule=key[0], error=repr(written.exception()))
         self._inflight.pop(number, None)
+        self._running.discard(key)
         if not self._stopping:
             self._commit()
 
     async def _run_rule(
-        self, state: _RuleState, event: Event, judgement: Judgement
-    ) -> asyncio.Future[int]:
+        self, state: _RuleState, event: Event, judgement: Judgement, number: int
+    ) -> None:
         if state.compiled.rule.mode is RunMode.QUEUED:
             async with state.lock:
-                return await self._execute(state.compiled, event, judgement)
-        return await self._execute(state.compiled, event, judgement)
+                await self._execute(state.compiled, event, judgement, number)
+        else:
+            await self._execute(state.compiled, event, judgement, number)
 
     async def _execute(
-        self, rule: CompiledRule, event: Event, judgement: Judgement
-    ) -> asyncio.Future[int]:
-        """Carry out the run; returns its record's write, handed to the journal but not
-        awaited: the run is over for its mode (single, queued …) once its actions are, and
-        the cursor passes its trigger only once the record is durable (see ``_launch``)."""
+        self, rule: CompiledRule, event: Event, judgement: Judgement, number: int
+    ) -> None:
+        """Carry out the run and hand its record to the journal without waiting: the run is
+        over for its mode (single, queued …) once its actions are, and the cursor passes its
+        trigger only once the record is durable (see ``_launch``)."""
         started = self._clock.now()
         ctx = RunContext(
             rule.name,
@@ -349,9 +365,10 @@ class RuleEngine:
         except asyncio.CancelledError:
             if not self._stopping:  # replaced by a newer trigger (mode restart): on record
                 record = self._record(rule, event, "cancelled", "restarted", entries, started)
-                await asyncio.shield(self._journal.append(record))
+                self._records[number] = self._journal.submit(record)
             raise
-        return self._journal.submit(self._record(rule, event, status, reason, entries, started))
+        record = self._record(rule, event, status, reason, entries, started)
+        self._records[number] = self._journal.submit(record)
 
     def _restored(self, event: Event) -> bool:
         assert event.seq is not None

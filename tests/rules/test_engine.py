@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
-from gateway.journal import Filter
+import pytest
+from structlog.testing import capture_logs
+
+from gateway.journal import Filter, JournalWriteError
+from gateway.model.event import Event
 from gateway.model.kinds import Phase
 from gateway.rules.engine import RUN_KIND
 from gateway.sdk.clock import ManualClock
@@ -59,13 +65,11 @@ async def test_a_matching_event_sends_the_command_and_the_run_is_journaled(tmp_p
         await gw.stop()
 
 
-async def test_a_runs_records_reach_the_journal_in_order_and_the_cursor_follows_them(
-    tmp_path: Path,
-) -> None:
+@pytest.mark.parametrize("writer", ["process", "thread"])
+async def test_a_runs_records_reach_the_journal_in_order(tmp_path: Path, writer: str) -> None:
     """A run does not wait for its command's result record to be durable (its own record
-    follows it through the same writer): on disk the order is still command, result, run, and
-    the engine's cursor passes each trigger only once that trigger's run is on record."""
-    gw = await started(tmp_path, SIREN)
+    follows it through the same writer): on disk the order is still command, result, run."""
+    gw = await started(tmp_path, f"journal: {{writer: {writer}}}\n" + SIREN)
     try:
         triggers = []
         for _ in range(3):  # one after the other: the rule's mode is single
@@ -80,9 +84,48 @@ async def test_a_runs_records_reach_the_journal_in_order_and_the_cursor_follows_
         ]
         assert order == ["command", "result", RUN_KIND] * 3
         assert gw.commands.counters["results_not_journaled"] == 0
+        await gw.journal.flush()
         stored = reader.cursor("rules")
         assert stored is not None and stored >= triggers[-1].seq
     finally:
+        await gw.stop()
+
+
+@pytest.mark.parametrize("writer", ["process", "thread"])
+async def test_the_cursor_passes_a_trigger_only_once_its_run_record_is_durable(
+    tmp_path: Path, writer: str
+) -> None:
+    """The run record's write is held by hand: while it is not durable the run still counts
+    as active and the cursor stays before its trigger; a failed write is logged, and then
+    the cursor moves on (the run happened; repeating its commands would be worse)."""
+    gw = await started(tmp_path, f"journal: {{writer: {writer}}}\n" + SIREN)
+    journal = gw.journal
+    real_submit = journal.submit
+    held: list[asyncio.Future[int]] = []
+
+    def submit(payload: Any) -> asyncio.Future[int]:
+        if isinstance(payload, Event) and payload.kind == RUN_KIND:
+            held.append(asyncio.get_running_loop().create_future())
+            return held[-1]
+        return real_submit(payload)
+
+    journal.submit = submit  # type: ignore[method-assign]
+    try:
+        trigger = await emit(gw, "intrusion", data={"level": 3})
+        assert trigger.seq is not None
+        await until(lambda: bool(held), "the run record handed to the journal")
+        await asyncio.sleep(0.05)
+        await journal.flush()
+        assert gw.rules is not None and gw.rules.active_runs == 1
+        assert (journal.reader.cursor("rules") or 0) < trigger.seq
+        with capture_logs() as logs:
+            held[0].set_exception(JournalWriteError("disk full"))
+            await until(lambda: gw.rules is not None and gw.rules.active_runs == 0, "run over")
+        assert any(e["event"] == "rule run not journaled" for e in logs), logs
+        await journal.flush()
+        assert (journal.reader.cursor("rules") or 0) >= trigger.seq
+    finally:
+        journal.submit = real_submit  # type: ignore[method-assign]
         await gw.stop()
 
 
