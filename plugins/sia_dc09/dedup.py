@@ -36,7 +36,8 @@ class Deduplicator:
         self.window_s = window_s
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._partial: dict[str, set[int]] = {}
-        self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._inflight: dict[str, asyncio.Future[None] | None] = {}
+        """Frames being published; the future is made only when a second copy waits on one."""
 
     def load(self, entries: Iterable[tuple[str, float, int, int]], now: float) -> None:
         """Seed from journaled events: (fingerprint, time received on the monotonic clock,
@@ -67,12 +68,15 @@ class Deduplicator:
 
     def inflight(self, fp: str) -> asyncio.Future[None] | None:
         """The publish already under way for this frame (a repeat on another connection)."""
-        return self._inflight.get(fp)
-
-    def begin(self, fp: str) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._inflight[fp] = future
+        if fp not in self._inflight:
+            return None
+        future = self._inflight[fp]
+        if future is None:
+            future = self._inflight[fp] = asyncio.get_running_loop().create_future()
         return future
+
+    def begin(self, fp: str) -> None:
+        self._inflight[fp] = None
 
     def finish(self, fp: str, now: float, *, committed: bool) -> None:
         future = self._inflight.pop(fp, None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,9 +67,11 @@ class Account:
     name: str | None = None
     supervision_s: float | None = None
 
-    @property
-    def device(self) -> str:
-        return account_device(self.site, self.account, self.known)
+    device: str = field(init=False, repr=False, compare=False)
+    """The panel's registry address (asked for several times per frame: made once)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "device", account_device(self.site, self.account, self.known))
 
     def decode_context(self, now: datetime) -> DecodeContext:
         return account_decode_context(self.site, self.device, self.known, now)
@@ -165,9 +167,10 @@ class Receiver:
                     frame, keys=self._key_for, variants=account.variants, max_bytes=len(frame)
                 )
             fp = None if message.token is Token.NULL else frame_fingerprint(message)
+            repeat = fp is not None and self.dedup.is_repeat(fp, self._monotonic())
             # A repeat of a frame already journaled is ACKed even if its time has aged out of
             # the window: a NAK would make the panel re-stamp it and report the alarm twice.
-            if fp is None or not self.dedup.is_repeat(fp, self._monotonic()):
+            if not repeat:
                 message.check_time(now, early=self._early, late=self._late)
         except Dc09Error as exc:
             return self.refuse(exc, now, frame)
@@ -175,7 +178,7 @@ class Receiver:
             self.counters["duh_unknown_account"] += 1
             log.warning("frame from an unknown account refused (strict)", account=account.account)
             return build_duh(message)
-        return await self._accept(message, account, now, fp)
+        return await self._accept(message, account, now, fp, repeat)
 
     def refuse(self, exc: Dc09Error, now: datetime, frame: bytes = b"") -> bytes:
         """NAK or DUH as DC-09 has it, in the CRC format the request used."""
@@ -190,12 +193,14 @@ class Receiver:
         return build_nak(now, binary_crc=binary)
 
     async def _accept(
-        self, message: Dc09Message, account: Account, now: datetime, fp: str | None
+        self, message: Dc09Message, account: Account, now: datetime, fp: str | None, repeat: bool
     ) -> bytes | None:
+        """``repeat``: the frame was journaled before (judged in :meth:`handle`, nothing
+        awaited since)."""
         ack = build_ack(message, now, account.key if message.encrypted else None)
         if fp is None:  # a link test: every one counts for supervision, none is a "repeat"
             return await self._heard(account, ack, "ack_null")
-        if self.dedup.is_repeat(fp, self._monotonic()):
+        if repeat:
             return await self._heard(account, ack, "repeats")
         pending = self.dedup.inflight(fp)
         if pending is not None:  # the same frame on another connection is being published

@@ -24,6 +24,7 @@ TABLE: tuple[int, ...] = tuple(_entry(n) for n in range(256))
 
 def crc16_arc(data: bytes, crc: int = 0) -> int:
     """The CRC of ``data``; pass a previous result as ``crc`` to continue over more bytes."""
+    table = TABLE  # a local: the loop runs once per byte of every frame and every answer
     for byte in data:
-        crc = (crc >> 8) ^ TABLE[(crc ^ byte) & 0xFF]
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
