@@ -34,6 +34,7 @@ from bench._common import emit, percentile
 from gateway import logs
 from gateway.config.loader import load_config
 from gateway.host import Gateway, InstanceState
+from gateway.host.collector import settle_after_start
 from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.kinds import Phase
 from gateway.sdk import Plugin
@@ -152,13 +153,14 @@ async def measure(
         installed = discover(extra=[SinkPlugin])
         gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=Path(tmp) / "data")
         await gw.start()
+        thresholds = gc.get_threshold()
         try:
             runner = gw.runners["sink"]
             await until(lambda: runner.status.state is InstanceState.RUNNING, 10)
             ctx = runner.context
             assert ctx is not None
             gc.collect()
-            gc.freeze()  # as `anfang run` does after start
+            settle_after_start()  # as `anfang run` does after start
             total = int(rate * (seconds + warmup_s))
             warm = int(rate * warmup_s)
             pending: set[asyncio.Task[int]] = set()
@@ -194,6 +196,7 @@ async def measure(
             loop_cpu_s = time.thread_time() - cpu_from
         finally:
             gc.unfreeze()
+            gc.set_threshold(*thresholds)
             await gw.stop()
     lat_ms = [x * 1000 for x in latencies]
     return {

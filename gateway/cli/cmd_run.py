@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import signal
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from gateway.cli.common import add_command
 from gateway.cli.configured import EXIT_INVALID, add_config_option, load_or_report
 from gateway.config import ConfigError, load_config
 from gateway.host import Gateway
+from gateway.host.collector import settle_after_start
 from gateway.host.reload import ReloadError
 from gateway.journal import Filter
 
@@ -87,10 +87,10 @@ async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) 
 
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
     await gateway.start()
-    # Everything built while starting (modules, schemas, tables) lives as long as the process;
-    # frozen, it is no longer traversed by each full collection, whose pause (67 ms measured
-    # at 1,000 events/s) was the tail of the ACK and stream latencies.
-    gc.freeze()
+    # Everything built while starting lives as long as the process: frozen, it is no longer
+    # walked by full collections, whose pause (67 ms measured at 1,000 events/s) was the tail
+    # of the ACK and stream latencies; and full collections come ten times less often.
+    settle_after_start()
     if gateway.new_admin_token is not None:
         _show_admin_token(gateway)
     started.set()
