@@ -87,5 +87,3 @@ class Checkpointer:
         """Wait for the final checkpoint (after :meth:`stop`)."""
         if self._thread.is_alive():
             self._thread.join(timeout)
-        if self._thread.is_alive():
-            self._thread.join(10)
