@@ -31,9 +31,18 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
 class Consumer:
     """Iterate with ``async for record in consumer``; ``commit(seq)`` after handling."""
 
-    def __init__(self, journal: Journal, flt: Filter, name: str | None, position: int) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        flt: Filter,
+        name: str | None,
+        position: int,
+        *,
+        wake_for_matches: bool = False,
+    ) -> None:
         self._journal = journal
         self.filter = flt
+        self._wake_filter = flt if wake_for_matches else None
         self.name = name
         self.position = position
         """Highest seq examined so far (delivered or skipped by the filter)."""
@@ -84,13 +93,13 @@ class Consumer:
                 self._closed = True
                 break
             # no await since reading the head: a commit cannot slip in before the waiter
-            waiter = self._journal.commit_waiter()
             if deadline is None:
-                await waiter
+                await self._journal.commit_waiter(self._wake_filter)
                 continue
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return []
+                return []  # before making a waiter: one nobody awaits would never be done
+            waiter = self._journal.commit_waiter(self._wake_filter)
             expiry = loop.call_later(remaining, _expire, waiter)
             try:
                 if not await waiter:

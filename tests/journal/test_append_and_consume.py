@@ -240,3 +240,60 @@ async def test_batches_of_any_size_are_written_whole_and_in_order(data_dir: Path
         records = j.reader.query(Filter.build(), limit=10_000)
         assert [r.event.data["n"] for r in records] == list(range(n))
     assert verify_journal(data_dir).ok
+
+
+async def test_a_consumer_waking_for_matches_sleeps_through_records_it_does_not_want(
+    data_dir: Path,
+) -> None:
+    """Commits of records nobody in the narrow feed wants leave its waiters asleep (their
+    position stays put), while a plain consumer of the same filter wakes and steps past them;
+    the next wanted record wakes both, and both deliver exactly it."""
+    fire = Filter.build(kinds=["fire"])
+    async with await Journal.open(data_dir) as j:
+        plain = j.subscribe(fire)
+        narrow = j.subscribe(fire, wake_for_matches=True)
+        start = j.committed_seq
+        plain_read = asyncio.create_task(plain.next_batch())
+        narrow_read = asyncio.create_task(narrow.next_batch())
+        await asyncio.sleep(0)
+        for i in range(3):
+            await j.append(ev(i, kind="intrusion"))
+        await asyncio.sleep(0.01)
+        assert plain.position == start + 3  # woken three times, found nothing, waits again
+        assert narrow.position == start  # never woken
+        assert not plain_read.done() and not narrow_read.done()
+        seq = await j.append(ev(9, kind="fire.smoke"))
+        got_plain = await asyncio.wait_for(plain_read, 5)
+        got_narrow = await asyncio.wait_for(narrow_read, 5)
+        assert [r.seq for r in got_plain] == [r.seq for r in got_narrow] == [seq]
+        assert narrow.position == seq
+
+
+async def test_closing_wakes_a_consumer_waiting_for_matches(data_dir: Path) -> None:
+    async with await Journal.open(data_dir) as j:
+        narrow = j.subscribe(Filter.build(kinds=["fire"]), wake_for_matches=True)
+        waiting = asyncio.create_task(narrow.next_batch())
+        await asyncio.sleep(0)
+        narrow.close()
+        assert await asyncio.wait_for(waiting, 5) == []
+
+
+async def test_timed_out_match_waits_do_not_pile_up(data_dir: Path) -> None:
+    """A narrow feed on a journal that never commits what it wants times out over and over:
+    the dead waiters are dropped, not kept for ever."""
+    async with await Journal.open(data_dir) as j:
+        narrow = j.subscribe(Filter.build(kinds=["fire"]), wake_for_matches=True)
+        for _ in range(1100):
+            assert await narrow.next_batch(timeout=0.0001) == []
+        assert await narrow.next_batch(timeout=0) == []
+        waiters = j._match_waiters[narrow.filter]
+        assert len(waiters) <= 1025
+
+
+def test_a_cursor_cannot_wake_only_for_matches(data_dir: Path) -> None:
+    async def run() -> None:
+        async with await Journal.open(data_dir) as j:
+            with pytest.raises(ValueError, match="without a cursor"):
+                j.subscribe(Filter(), "mqtt", wake_for_matches=True)
+
+    asyncio.run(run())

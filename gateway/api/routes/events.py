@@ -95,7 +95,7 @@ async def stream_sse(
             raise HTTPException(400, "Last-Event-ID must be the seq of the last event received")
         start = int(last_event_id)
     journal = request.app.state.gateway.journal
-    consumer = journal.subscribe(query.filter, after=start)
+    consumer = journal.subscribe(query.filter, after=start, wake_for_matches=True)
 
     async def events() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -139,7 +139,7 @@ async def stream_ws(
     first gets ``{"lagging": {"behind": N, "at_seq": S}}``."""
     await websocket.accept()
     journal = websocket.app.state.gateway.journal
-    consumer = journal.subscribe(query.filter, after=after)
+    consumer = journal.subscribe(query.filter, after=after, wake_for_matches=True)
     loop = asyncio.get_running_loop()
     last_sent = 0.0
     try:
