@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 READ_BATCH = 512
 
 
-def _expire(waiter: asyncio.Future[bool]) -> None:
+def _expire(waiter: asyncio.Future[int]) -> None:
     if not waiter.done():
-        waiter.set_result(False)
+        waiter.set_result(-1)
 
 
 class Consumer:
@@ -50,6 +50,7 @@ class Consumer:
         self._buffer: deque[JournalRecord] = deque()
         self._reader: JournalReader | None = None
         self._reading = False  # a worker thread is using _reader right now
+        self._waiter: asyncio.Future[int] | None = None
         self._closed = False
 
     def __aiter__(self) -> Consumer:
@@ -92,20 +93,23 @@ class Consumer:
             if self._journal.closed:
                 self._closed = True
                 break
-            # no await since reading the head: a commit cannot slip in before the waiter
-            if deadline is None:
-                await self._journal.commit_waiter(self._wake_filter)
-                continue
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
                 return []  # before making a waiter: one nobody awaits would never be done
+            # no await since reading the head: a commit cannot slip in before the waiter
             waiter = self._journal.commit_waiter(self._wake_filter)
-            expiry = loop.call_later(remaining, _expire, waiter)
+            expiry = None if remaining is None else loop.call_later(remaining, _expire, waiter)
+            self._waiter = waiter
             try:
-                if not await waiter:
-                    return []
+                nothing_before = await waiter
             finally:
-                expiry.cancel()
+                self._waiter = None
+                if expiry is not None:
+                    expiry.cancel()
+            if nothing_before < 0:
+                return []  # timed out
+            # records the journal already tested against our filter while we waited
+            self.position = max(self.position, nothing_before)
         return []
 
     async def _read_db(self, head: int, limit: int) -> tuple[list[JournalRecord], int]:
@@ -142,4 +146,6 @@ class Consumer:
         if not self._reading:  # never close a connection a worker thread is using
             self._close_reader()
         self._journal.release_cursor(self)
-        self._journal.notify()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():  # a wait in progress ends now
+            waiter.set_result(0)

@@ -117,8 +117,8 @@ class Journal:
         self.reader = reader
         self._tail = _Tail(tail_size)
         self.committed_seq = head.seq
-        self._waiters: list[asyncio.Future[bool]] = []
-        self._match_waiters: dict[Filter, list[asyncio.Future[bool]]] = {}
+        self._waiters: list[asyncio.Future[int]] = []
+        self._match_waiters: dict[Filter, list[asyncio.Future[int]]] = {}
         """Waiters woken only by a commit that holds a record their filter matches."""
         self._tail_answers: dict[tuple[int, int, int, Filter], tuple[list[JournalRecord], int]] = {}
         self._cursors_in_use: set[str] = set()
@@ -300,23 +300,27 @@ class Journal:
                 fut.set_exception(exc)
 
     def notify(self) -> None:
-        """Wake every waiting consumer (a consumer closed, the journal closes)."""
+        """Wake every waiting consumer (the journal closes)."""
         waiters, self._waiters = self._waiters, []
         for group in self._match_waiters.values():
             waiters.extend(group)
         self._match_waiters = {}
-        _resolve(waiters)
+        _resolve(waiters, 0)
 
     def _wake(self, records: list[JournalRecord]) -> None:
-        """After a commit: every plain waiter, and the filtered ones the records concern."""
+        """After a commit: every plain waiter, and the filtered ones the records concern. These
+        learn that nothing before the commit was theirs: every commit since they began waiting
+        was tested against their filter, so they step over it without reading it."""
         waiters, self._waiters = self._waiters, []
-        for flt in [f for f in self._match_waiters if _any_match(f, records)]:
-            waiters.extend(self._match_waiters.pop(flt))
-        _resolve(waiters)
+        _resolve(waiters, 0)
+        matched = [f for f in self._match_waiters if _any_match(f, records)]
+        for flt in matched:
+            _resolve(self._match_waiters.pop(flt), records[0].seq - 1)
 
-    def commit_waiter(self, flt: Filter | None = None) -> asyncio.Future[bool]:
-        """A future the next commit (or close) resolves to True; with ``flt``, only the next
-        commit holding a record ``flt`` matches (or close, or :meth:`notify`).
+    def commit_waiter(self, flt: Filter | None = None) -> asyncio.Future[int]:
+        """A future the next commit (or close) resolves; with ``flt``, only the next commit
+        holding a record ``flt`` matches (or close). Its value is a seq before which nothing
+        matches ``flt`` (0 when unknown): the waiting consumer may move there without reading.
 
         A bare future rather than ``wait_for(event.wait())``, which made a task per wait: with a
         hundred stream clients and the engines each waking on every commit, that task was the
@@ -327,7 +331,7 @@ class Journal:
         waiters = self._waiters if flt is None else self._match_waiters.setdefault(flt, [])
         if len(waiters) > 1024:  # timed-out waits of a quiet journal
             waiters[:] = [w for w in waiters if not w.done()]
-        waiter: asyncio.Future[bool] = self._loop.create_future()
+        waiter: asyncio.Future[int] = self._loop.create_future()
         waiters.append(waiter)
         return waiter
 
@@ -377,6 +381,8 @@ class Journal:
         """
         if self.closed:
             raise JournalClosedError("journal is closed")
+        if wake_for_matches and cursor is not None:
+            raise ValueError("wake_for_matches is for consumers without a cursor")
         flt = flt or Filter()
         if cursor is not None:
             if cursor in self._cursors_in_use:
@@ -398,8 +404,6 @@ class Journal:
             self._cursors_in_use.add(cursor)
         else:
             position = self.committed_seq if after is None else after
-        if wake_for_matches and cursor is not None:
-            raise ValueError("wake_for_matches is for consumers without a cursor")
         consumer = Consumer(self, flt, cursor, position, wake_for_matches=wake_for_matches)
         self._consumers.add(consumer)
         return consumer
@@ -497,10 +501,10 @@ class Journal:
         await self.close()
 
 
-def _resolve(waiters: list[asyncio.Future[bool]]) -> None:
+def _resolve(waiters: list[asyncio.Future[int]], nothing_before: int) -> None:
     for waiter in waiters:
         if not waiter.done():
-            waiter.set_result(True)
+            waiter.set_result(nothing_before)
 
 
 def _any_match(flt: Filter, records: list[JournalRecord]) -> bool:

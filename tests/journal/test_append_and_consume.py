@@ -295,5 +295,23 @@ def test_a_cursor_cannot_wake_only_for_matches(data_dir: Path) -> None:
         async with await Journal.open(data_dir) as j:
             with pytest.raises(ValueError, match="without a cursor"):
                 j.subscribe(Filter(), "mqtt", wake_for_matches=True)
+            j.subscribe(Filter(), "mqtt").close()  # the refused call did not take the name
 
     asyncio.run(run())
+
+
+async def test_a_consumer_waking_for_matches_steps_over_what_it_slept_through(
+    data_dir: Path,
+) -> None:
+    """More unwanted records than the in-memory tail holds go by while it waits: woken by the
+    next wanted one, it reads only that (from memory), not the database from where it was."""
+    async with await Journal.open(data_dir, tail_size=256) as j:
+        narrow = j.subscribe(Filter.build(kinds=["fire"]), wake_for_matches=True)
+        reading = asyncio.create_task(narrow.next_batch())
+        await asyncio.sleep(0)
+        for start in range(0, 600, 200):
+            await j.append_many([ev(i, kind="intrusion") for i in range(start, start + 200)])
+        seq = await j.append(ev(999, kind="fire"))
+        got = await asyncio.wait_for(reading, 5)
+        assert [r.seq for r in got] == [seq]
+        assert narrow._reader is None  # never fell back to reading the database
