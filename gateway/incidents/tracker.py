@@ -58,7 +58,7 @@ STATE_NS = "incident"
 POSITION_NS, POSITION_KEY = "host", "incidents.position"
 RETRY_S = 1.0
 YIELD_EVERY = 16
-"""Alarms judged between turns of the event loop: in a storm each opens an incident (about
+"""Records judged between turns of the event loop: in a storm each opens an incident (about
 0.1 ms of work), and a batch of 512 judged in one go held every other task for 50 ms."""
 SAVE_EVERY_S = 1.0
 PRUNE_EVERY_S = 60.0
@@ -115,12 +115,15 @@ class IncidentTracker:
         self._saved_at = float("-inf")
         self._pruned_at = float("-inf")
         self._opened_for: set[str] = set()
-        self._unwritten: dict[str, asyncio.Future[int]] = {}
-        """Incidents opened by alarms of the batch at hand, by id: their ``incident.opened``
-        record is with the writer. Kept out of the state DB, and the position not moved past
-        their alarms, until the record is durable."""
         """Alarms after the saved position that already opened an incident (read again after a
-        crash, they must not open another, even if that incident is closed by now)."""
+        crash, or a batch judged again after a failed write, they must not open another, even
+        if that incident is closed by now)."""
+        self._opened_for_upto = 0
+        """The newest seq an alarm in :attr:`_opened_for` can have; past it the set is empty."""
+        self._unwritten: dict[str, tuple[asyncio.Future[int], str]] = {}
+        """Incidents opened by alarms of the batch at hand, by id, with their alarm's id: the
+        ``incident.opened`` record is with the writer. Kept out of the state DB, and the
+        position not moved past their alarms, until the record is durable."""
         self._load()
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -151,6 +154,7 @@ class IncidentTracker:
             self._apply_record(record)
             if record.kind == "incident.opened" and isinstance(record.model, Event):
                 self._opened_for.add(str(record.model.data.get("trigger")))
+        self._opened_for_upto = self._journal.committed_seq
 
     def start(self) -> None:
         self._tasks = [
@@ -188,15 +192,19 @@ class IncidentTracker:
         try:
             while True:
                 batch = await consumer.next_batch()
-                for n, record in enumerate(batch, 1):
-                    await self._on_record(record)
-                    if n % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
-                if self._unwritten:
-                    await self._settle_opens()
+                try:
+                    for n, record in enumerate(batch, 1):
+                        await self._on_record(record)
+                        if n % YIELD_EVERY == 0:
+                            await asyncio.sleep(0)
+                finally:  # whatever stopped the batch, its incidents stand only if written
+                    if self._unwritten:
+                        await self._settle_opens()
                 async with self._progress:
                     self.applied_seq = consumer.position
                     self._progress.notify_all()
+                if self._opened_for and self.applied_seq >= self._opened_for_upto:
+                    self._opened_for.clear()
                 if batch and self._clock.monotonic() - self._saved_at >= SAVE_EVERY_S:
                     self._save_position()
         finally:
@@ -284,9 +292,8 @@ class IncidentTracker:
             cls = self._class_of(record.kind)
             if not isinstance(event, Event) or cls is None or event.plugin in _DERIVED:
                 return
-            if self._opened_for and event.id in self._opened_for:
-                self._opened_for.discard(event.id)
-                return
+            if event.id in self._opened_for:
+                return  # kept until the position passes it: the batch may be judged again
             if cls.armed_only and await self._disarmed(event, record.seq):
                 self.counters.not_opened_disarmed += 1
                 log.info("alarm in a disarmed area: no incident", alarm=event.id, kind=event.kind)
@@ -351,23 +358,38 @@ class IncidentTracker:
         once) one commit per incident, while the tracker fell seconds behind."""
         event = self._opening(trigger, cls, opened_by="alarm")
         written = self._journal.submit(event)
-        self._unwritten[self._opened(event).id] = written
+        written.add_done_callback(_retrieved)
+        self._unwritten[self._opened(event).id] = (written, trigger.id)
 
     async def _settle_opens(self) -> None:
         """Wait for the batch's ``incident.opened`` records. An incident whose record failed
         is forgotten again and the error raised: the tracker resumes before the batch and
         judges its alarms anew, as if the incident had never opened."""
         unwritten = self._unwritten
-        await asyncio.wait(unwritten.values())  # not cancelled with us: written either way
+        # not cancelled with us: the records are written either way
+        await asyncio.wait([written for written, _ in unwritten.values()])
         self._unwritten = {}
-        failed = [i for i, fut in unwritten.items() if fut.exception() is not None]
+        failed = [i for i, (written, _) in unwritten.items() if written.exception() is not None]
         for incident_id in failed:
             self._forget(incident_id)
         self._save()
         if failed:
-            error = unwritten[failed[0]].exception()
+            # judged again from before the batch: the incidents that were written stand
+            for incident_id, (_, alarm_id) in unwritten.items():
+                if incident_id not in failed:
+                    self._opened_for.add(alarm_id)
+            self._opened_for_upto = max(self._opened_for_upto, self._journal.committed_seq)
+            error = unwritten[failed[0]][0].exception()
             assert error is not None
             raise error
+
+    async def _opening_written(self, incident_id: str) -> None:
+        """Wait until an incident opened in the batch at hand is on record, so that no change is
+        journaled for an incident whose opening is not (raises the write's error if it failed:
+        the incident is then forgotten)."""
+        pending = self._unwritten.get(incident_id)
+        if pending is not None:
+            await asyncio.shield(pending[0])
 
     def _forget(self, incident_id: str) -> None:
         incident = self.incidents.pop(incident_id)
@@ -479,6 +501,7 @@ class IncidentTracker:
         escalated = escalated.model_copy(
             update={"text": f"not acknowledged (escalation {step.n}): {incident.title}"[:1000]}
         )
+        await self._opening_written(incident.id)
         # the requests first: a crash between the two repeats a notice rather than loses one
         await self._journal.append_many([*requests, escalated])
         self._applied(apply(self.incidents, escalated))
@@ -608,6 +631,7 @@ class IncidentTracker:
         user: str | None = None,
         occurred_at: datetime | None = None,
     ) -> None:
+        await self._opening_written(incident.id)
         event = self._event(incident, kind, data, user=user, occurred_at=occurred_at)
         await self._journal.append(event)
         self._applied(apply(self.incidents, event))
@@ -651,6 +675,13 @@ class IncidentTracker:
         ]
         chosen.sort(key=lambda i: i.opened_at, reverse=True)
         return chosen[:limit]
+
+
+def _retrieved(written: asyncio.Future[int]) -> None:
+    """Mark a record write's failure as seen (it is handled where it is awaited, or lost with a
+    stop that came first; either way not an "exception never retrieved" at exit)."""
+    if not written.cancelled():
+        written.exception()
 
 
 def _noted(note: str | None) -> dict[str, Any]:

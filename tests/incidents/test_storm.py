@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.model.event import Event
+from gateway.model.ids import new_id
 from gateway.model.kinds import Phase
 from tests.incidents.helpers import caught_up, records
 from tests.rules.helpers import started, until
@@ -92,3 +93,55 @@ async def test_an_incident_whose_record_failed_is_opened_again_not_lost(tmp_path
     finally:
         await gw.stop()
     await asyncio.sleep(0)
+
+
+class _FailIncidentRecords:
+    """The writer's connection, failing every INSERT of ``incident.*`` records while ``failing``
+    (the disk-full error), so the tracker's writes fail and its alarms' do not."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.failing = True
+        self.failures = 0
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if (
+            self.failing
+            and sql.startswith("INSERT INTO records")
+            and any(isinstance(v, str) and v.startswith("incident.") for v in args[0])
+        ):
+            self.failures += 1
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+async def test_no_change_is_journaled_for_an_incident_whose_opening_failed(
+    tmp_path: Path,
+) -> None:
+    """An alarm and its restore arrive together while the tracker cannot write: the restore
+    must not be journaled for an incident that is not on record, and the incident must not
+    linger in memory; once writing works the journal has one incident, opened then restored."""
+    gw = await started(tmp_path, "journal: {writer: thread}\n")
+    try:
+        await caught_up(gw)
+        failing = _FailIncidentRecords(gw.journal._writer._conn)  # type: ignore[union-attr]
+        gw.journal._writer._conn = failing  # type: ignore[union-attr,assignment]
+        alarm = _holdup(gw, 5)
+        restore = alarm.model_copy(update={"id": new_id(), "phase": Phase.RESTORE})
+        await gw.journal.append_many([alarm, restore])
+        await until(lambda: failing.failures >= 1, "the tracker's write failed")
+        await asyncio.sleep(0.05)
+        assert not [i for i in gw.incidents.incidents.values() if i.kind == "panic.holdup"]
+        failing.failing = False
+        await until(lambda: len(records(gw, "incident.restored")) == 1, "restored once written")
+        await caught_up(gw)
+        opened = records(gw, "incident.opened")
+        restored = records(gw, "incident.restored")
+        assert [e.data["trigger"] for e in opened] == [alarm.id]
+        assert [e.data["incident"] for e in restored] == [opened[0].data["incident"]["id"]]
+        assert gw.incidents.counters.opened == 1
+    finally:
+        await gw.stop()
