@@ -49,21 +49,26 @@ async def test_a_storm_opens_its_incidents_in_a_few_commits(tmp_path: Path) -> N
         await gw.stop()
 
 
-class _FailOpeningOnce:
-    """The writer's connection, failing the first INSERT that holds an ``incident.opened``
-    record with SQLite's disk-full error (what a full disk does to the transaction)."""
+class _FailIncidentRecords:
+    """The writer's connection, failing each INSERT that holds a record of a kind starting with
+    ``prefix`` with SQLite's disk-full error (what a full disk does to the transaction), while
+    ``failing`` and until ``times`` failures."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, prefix: str, times: int | None = None) -> None:
         self._conn = conn
-        self.failed = 0
+        self._prefix = prefix
+        self._times = times
+        self.failing = True
+        self.failures = 0
 
     def execute(self, sql: str, *args: Any) -> Any:
         if (
-            not self.failed
+            self.failing
+            and (self._times is None or self.failures < self._times)
             and sql.startswith("INSERT INTO records")
-            and "incident.opened" in (args[0] if args else ())
+            and any(isinstance(v, str) and v.startswith(self._prefix) for v in args[0])
         ):
-            self.failed += 1
+            self.failures += 1
             raise sqlite3.OperationalError("database or disk is full")
         return self._conn.execute(sql, *args)
 
@@ -78,11 +83,12 @@ async def test_an_incident_whose_record_failed_is_opened_again_not_lost(tmp_path
     gw = await started(tmp_path, "journal: {writer: thread}\n")
     try:
         await caught_up(gw)
-        failing = _FailOpeningOnce(gw.journal._writer._conn)  # type: ignore[union-attr]
+        conn = gw.journal._writer._conn  # type: ignore[union-attr]
+        failing = _FailIncidentRecords(conn, "incident.opened", times=1)
         gw.journal._writer._conn = failing  # type: ignore[union-attr,assignment]
         alarm = _holdup(gw, 3)
         await gw.journal.append(alarm)
-        await until(lambda: failing.failed == 1, "the incident's record failed")
+        await until(lambda: failing.failures == 1, "the incident's record failed")
         await until(lambda: len(records(gw, "incident.opened")) == 1, "the incident opened again")
         await caught_up(gw)
         opened = records(gw, "incident.opened")
@@ -95,29 +101,6 @@ async def test_an_incident_whose_record_failed_is_opened_again_not_lost(tmp_path
     await asyncio.sleep(0)
 
 
-class _FailIncidentRecords:
-    """The writer's connection, failing every INSERT of ``incident.*`` records while ``failing``
-    (the disk-full error), so the tracker's writes fail and its alarms' do not."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self.failing = True
-        self.failures = 0
-
-    def execute(self, sql: str, *args: Any) -> Any:
-        if (
-            self.failing
-            and sql.startswith("INSERT INTO records")
-            and any(isinstance(v, str) and v.startswith("incident.") for v in args[0])
-        ):
-            self.failures += 1
-            raise sqlite3.OperationalError("database or disk is full")
-        return self._conn.execute(sql, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
 async def test_no_change_is_journaled_for_an_incident_whose_opening_failed(
     tmp_path: Path,
 ) -> None:
@@ -127,7 +110,8 @@ async def test_no_change_is_journaled_for_an_incident_whose_opening_failed(
     gw = await started(tmp_path, "journal: {writer: thread}\n")
     try:
         await caught_up(gw)
-        failing = _FailIncidentRecords(gw.journal._writer._conn)  # type: ignore[union-attr]
+        conn = gw.journal._writer._conn  # type: ignore[union-attr]
+        failing = _FailIncidentRecords(conn, "incident.")
         gw.journal._writer._conn = failing  # type: ignore[union-attr,assignment]
         alarm = _holdup(gw, 5)
         restore = alarm.model_copy(update={"id": new_id(), "phase": Phase.RESTORE})
