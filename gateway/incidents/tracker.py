@@ -345,11 +345,10 @@ class IncidentTracker:
         *,
         opened_by: str,
         note: str | None = None,
-        title: str | None = None,
     ) -> Incident:
-        """Open an incident and return it once its record is durable (a rule's or an
-        operator's request, answered with the incident)."""
-        event = self._opening(trigger, cls, opened_by=opened_by, note=note, title=title)
+        """Open an incident and return it once its record is durable (a rule's request,
+        answered with the incident)."""
+        event = self._opening(trigger, cls, opened_by=opened_by, note=note)
         await self._journal.append(event)
         incident = self._opened(event)
         self._save()
@@ -409,7 +408,6 @@ class IncidentTracker:
         *,
         opened_by: str,
         note: str | None = None,
-        title: str | None = None,
     ) -> Event:
         """The ``incident.opened`` record of a new incident for ``trigger``."""
         now = self._clock.now()
@@ -420,7 +418,7 @@ class IncidentTracker:
             incident_class=cls.name,
             grade=cls.grade,
             plan=cls.plan,
-            title=title or trigger.text or f"{cls.name}: {trigger.kind} at {trigger.source}",
+            title=trigger.text or f"{cls.name}: {trigger.kind} at {trigger.source}",
             source=trigger.source,
             kind=trigger.kind,
             area=trigger.area,
