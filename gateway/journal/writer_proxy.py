@@ -21,6 +21,7 @@ import asyncio
 import atexit
 import functools
 import multiprocessing
+import os
 import pickle
 import sys
 import threading
@@ -34,6 +35,7 @@ import structlog
 from gateway import logs
 from gateway.journal import chain, writer_child
 from gateway.journal.errors import JournalClosedError, JournalOpenError, JournalWriteError
+from gateway.journal.pipe_frames import FrameBuffer
 from gateway.journal.records import Entry, from_row
 from gateway.journal.writer import (
     BOOKKEEPING_DELAY_S,
@@ -45,6 +47,11 @@ from gateway.journal.writer import (
 )
 
 log = structlog.get_logger("anfang.journal")
+
+READ_BYTES = 1 << 16
+"""The most read from the writer's pipe in one pass of the event loop: an answer is ~100 bytes
+a record. Kept under malloc's mmap threshold (128 KiB): ``os.read`` allocates the whole size
+first, and a 1 MiB buffer cost an mmap, page faults and an munmap on every read."""
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload([writer_child.__name__])
@@ -75,6 +82,7 @@ class ProcessWriter:
         self._jobs: dict[int, Callable[[Any, BaseException | None], None]] = {}
         self._next_id = 0
         self._outbox: list[tuple[Any, ...]] = []
+        self._frames = FrameBuffer()
         self._stopping = False
         self._bye = threading.Event()
         self._ready: asyncio.Future[None] = self._loop.create_future()
@@ -110,6 +118,7 @@ class ProcessWriter:
             sys.modules["__main__"] = main
         for end in self._child_ends:
             end.close()
+        os.set_blocking(self._from_child.fileno(), False)
         self._loop.add_reader(self._from_child.fileno(), self._readable)
         # Before multiprocessing's own exit handler, which waits for this process: a gateway
         # that exits without closing its journal closes both pipes, and the writer ends (its
@@ -229,11 +238,24 @@ class ProcessWriter:
     # -- answers (the event loop) ----------------------------------------------------------
 
     def _readable(self) -> None:
+        """Read what the pipe holds (non-blocking, up to READ_BYTES: more waits for the loop's
+        next pass) and handle each whole answer in it."""
         try:
-            while not self._bye.is_set() and self._from_child.poll():
-                self._handle(pickle.loads(self._from_child.recv_bytes()))
-        except (EOFError, OSError) as exc:
+            data = os.read(self._from_child.fileno(), READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError as exc:
             self._gone(f"the journal writer process ended unexpectedly ({exc!r})")
+            return
+        if not data:
+            why = "EOFError()" if not self._frames.partial else "in the middle of an answer"
+            self._gone(f"the journal writer process ended unexpectedly ({why})")
+            return
+        try:
+            for message in self._frames.feed(data):
+                self._handle(pickle.loads(message))
+                if self._bye.is_set():
+                    return
         except Exception as exc:  # an answer that makes no sense: fail all, never hang
             log.critical("unreadable answer from the journal writer process", error=repr(exc))
             self._gone(f"the journal writer process answered something unreadable ({exc!r})")
