@@ -14,6 +14,7 @@ import asyncio
 import structlog
 
 from gateway.journal import Filter, Journal, JournalRecord
+from gateway.journal.progress import Progress
 from gateway.journal.records import RecordType
 from gateway.model.command import CommandResult
 from gateway.model.event import Event
@@ -32,8 +33,7 @@ class AreaTracker:
         self._journal = journal
         self._registry = registry
         self._state = state
-        self.applied_seq = int(state.get(POSITION_NS, POSITION_KEY) or 0)
-        self._progress = asyncio.Condition()
+        self._progress = Progress(int(state.get(POSITION_NS, POSITION_KEY) or 0))
 
     async def run(self) -> None:
         """Follow the journal for good; a failure is logged and the tracker resumes."""
@@ -55,9 +55,7 @@ class AreaTracker:
                     self.apply(record)
                 if batch:
                     self._state.put(POSITION_NS, POSITION_KEY, batch[-1].seq)
-                async with self._progress:
-                    self.applied_seq = consumer.position
-                    self._progress.notify_all()
+                self._progress.advance(consumer.position)
         finally:
             consumer.close()
 
@@ -89,8 +87,12 @@ class AreaTracker:
 
     async def caught_up(self, seq: int) -> None:
         """Wait until every record up to ``seq`` has been applied."""
-        async with self._progress:
-            await self._progress.wait_for(lambda: self.applied_seq >= seq)
+        await self._progress.reached(seq)
+
+    @property
+    def applied_seq(self) -> int:
+        """Every record up to this seq has been applied."""
+        return self._progress.seq
 
 
 def _may_change_an_area(record: JournalRecord) -> bool:

@@ -37,6 +37,7 @@ from gateway.incidents.model import (
 from gateway.incidents.retention import closed_to_forget
 from gateway.journal import Filter, Journal, JournalRecord
 from gateway.journal.filters import kind_matches
+from gateway.journal.progress import Progress
 from gateway.model.entities import Area, ArmingState
 from gateway.model.event import Event
 from gateway.model.ids import new_id
@@ -108,10 +109,9 @@ class IncidentTracker:
         self.incidents: dict[str, Incident] = {}
         self._open_by_key: dict[tuple[str, str], str] = {}
         self._lock = asyncio.Lock()
-        self._progress = asyncio.Condition()
+        self._progress = Progress()
         self._timers_changed = asyncio.Event()
         self._due = DueQueue()
-        self.applied_seq = 0
         self.counters = Counters()
         self._class_of = lru_cache(maxsize=4096)(self._classify)
         self._tasks: list[asyncio.Task[None]] = []
@@ -204,9 +204,7 @@ class IncidentTracker:
                 finally:  # whatever stopped the batch, its incidents stand only if written
                     if self._unwritten:
                         await self._settle_opens()
-                async with self._progress:
-                    self.applied_seq = consumer.position
-                    self._progress.notify_all()
+                self.applied_seq = consumer.position
                 if self._opened_for and self.applied_seq >= self._opened_for_upto:
                     self._opened_for.clear()
                 if batch and self._clock.monotonic() - self._saved_at >= SAVE_EVERY_S:
@@ -619,8 +617,16 @@ class IncidentTracker:
 
     async def caught_up(self, seq: int) -> None:
         """Wait until every record up to ``seq`` has been judged."""
-        async with self._progress:
-            await self._progress.wait_for(lambda: self.applied_seq >= seq)
+        await self._progress.reached(seq)
+
+    @property
+    def applied_seq(self) -> int:
+        """Every record up to this seq has been judged."""
+        return self._progress.seq
+
+    @applied_seq.setter
+    def applied_seq(self, seq: int) -> None:
+        self._progress.advance(seq)
 
     # -- journaling a change ---------------------------------------------------------------------
 
