@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,17 +17,16 @@ from typing import Any
 
 import structlog
 
+from gateway import logs
 from gateway.host.instance import InstanceRunner, InstanceState
 from gateway.journal import Journal
-from gateway.model.command import Command, CommandResult, ResultStatus
+from gateway.model.command import DEFAULT_DEADLINE_S, Command, CommandResult, ResultStatus
 from gateway.registry.areas import AREA_ACTIONS, ZONE_ACTIONS
 from gateway.registry.registry import Registry, Target
 from gateway.sdk.clock import Clock
 
 log = structlog.get_logger("anfang.commands")
 
-DEFAULT_DEADLINE_S = 10.0
-"""A command without a deadline gets this long to be carried out."""
 LATENCY_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds of the command latency histogram (seconds), as /api/v1/metrics reports it."""
 
@@ -108,16 +108,17 @@ class CommandDispatcher:
             await self._journal_result(result)
         else:
             self._submit_result(result)
-        log.info(
-            "command",
-            id=command.id,
-            target=command.target,
-            action=command.action,
-            issued_by=command.issued_by,
-            status=result.status.value,
-            detail=result.detail,
-            ms=round((self._clock.monotonic() - started) * 1000, 1),
-        )
+        if logs.enabled(logging.INFO):
+            log.info(
+                "command",
+                id=command.id,
+                target=command.target,
+                action=command.action,
+                issued_by=command.issued_by,
+                status=result.status.value,
+                detail=result.detail,
+                ms=round((self._clock.monotonic() - started) * 1000, 1),
+            )
         return result
 
     def _observe(self, seconds: float) -> None:

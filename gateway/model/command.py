@@ -11,6 +11,9 @@ from gateway.model.address import TargetStr
 from gateway.model.common import ActionStr, JsonDict, UtcDatetime, utcnow
 from gateway.model.ids import new_id
 
+DEFAULT_DEADLINE_S = 10.0
+"""A command built without a deadline gets this long to be carried out."""
+
 
 class Command(BaseModel):
     """A request for a device (or area, or point) to do something."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from gateway.model.command import Command, CommandResult, ResultStatus
+from gateway.model.command import DEFAULT_DEADLINE_S, Command, CommandResult, ResultStatus
 from gateway.model.event import Event
 from gateway.model.kinds import KindError, KindRegistry
 from gateway.model.notify import NotifyRequest, request_event
@@ -74,9 +74,8 @@ class RunContext:
     incidents: IncidentTracker | None = None
 
     def command(self, spec: CommandAction) -> Command:
-        deadline = (
-            self.clock.now() + timedelta(seconds=spec.deadline_s) if spec.deadline_s else None
-        )
+        # Built with its deadline: the dispatcher would otherwise copy the command to add one.
+        deadline = self.clock.now() + timedelta(seconds=spec.deadline_s or DEFAULT_DEADLINE_S)
         return Command(
             target=render(spec.target, self.values),
             action=spec.action,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+from gateway import logs
 from gateway.cli.main import main
 from gateway.model.entities import Area, ArmingState, Device
 from gateway.registry.statedb import StateDB
@@ -53,8 +54,10 @@ rules:
 def _keep_logging() -> Iterator[None]:
     """main() points logging at this test's captured stderr; later tests must not log there."""
     saved = structlog.get_config()
+    saved_settings = logs.settings
     handlers = list(logging.getLogger().handlers)
     yield
+    logs.configure(*saved_settings)  # the level gate of per-event lines
     structlog.configure(**saved)
     logging.getLogger().handlers[:] = handlers
 
