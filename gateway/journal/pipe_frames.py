@@ -1,8 +1,9 @@
-"""Messages from the writer process, cut out of what the pipe gives (sans-IO).
+"""Messages to and from the writer process in the pipes' framing (sans-IO).
 
-The writer sends with ``multiprocessing.Connection.send_bytes``: a 4-byte big-endian signed
-length, then the bytes (a length of -1 is followed by an 8-byte unsigned one, for messages of
-2 GiB or more). The gateway reads the pipe itself, non-blocking, and cuts the messages here:
+The writer uses ``multiprocessing.Connection``: a 4-byte big-endian signed length, then the
+bytes (a length of -1 is followed by an 8-byte unsigned one, for messages of 2 GiB or more).
+The gateway frames what it sends with :func:`frame` and writes it whole, and reads the pipe
+itself, non-blocking, cutting the messages with :class:`FrameBuffer`:
 ``Connection.poll()`` builds a selector on every call, and ``recv_bytes`` reads the header and
 the body separately, which made reading the writer's answers the largest single cost of a
 commit on the event loop. ``tests/journal/test_pipe_frames.py`` checks this against a real
@@ -15,6 +16,13 @@ import struct
 
 _LENGTH = struct.Struct("!i")
 _LONG_LENGTH = struct.Struct("!Q")
+
+
+def frame(message: bytes) -> bytes:
+    """``message`` as ``Connection.recv_bytes`` at the other end expects it."""
+    if len(message) > 0x7FFFFFFF:
+        return _LENGTH.pack(-1) + _LONG_LENGTH.pack(len(message)) + message
+    return _LENGTH.pack(len(message)) + message
 
 
 class FrameBuffer:

@@ -35,7 +35,7 @@ import structlog
 from gateway import logs
 from gateway.journal import chain, writer_child
 from gateway.journal.errors import JournalClosedError, JournalOpenError, JournalWriteError
-from gateway.journal.pipe_frames import FrameBuffer
+from gateway.journal.pipe_frames import FrameBuffer, frame
 from gateway.journal.records import Entry, from_row
 from gateway.journal.writer import (
     BOOKKEEPING_DELAY_S,
@@ -230,7 +230,10 @@ class ProcessWriter:
         if not ops:
             return
         try:
-            self._to_child.send_bytes(pickle.dumps(ops, pickle.HIGHEST_PROTOCOL))
+            data = memoryview(frame(pickle.dumps(ops, pickle.HIGHEST_PROTOCOL)))
+            fd = self._to_child.fileno()
+            while data:  # a blocking pipe: a short write only when a signal came in between
+                data = data[os.write(fd, data) :]
         except (OSError, ValueError) as exc:  # the process is gone; its bye says why
             log.error("journal writer process unreachable", error=str(exc))
             self._gone(f"the journal writer process could not be reached: {exc}")

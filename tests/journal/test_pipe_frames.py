@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.journal.pipe_frames import FrameBuffer
+from gateway.journal.pipe_frames import FrameBuffer, frame
 
 
 def _wire(messages: list[bytes]) -> bytes:
@@ -63,3 +63,15 @@ def test_the_long_length_form_is_read() -> None:
 def test_a_negative_length_is_refused() -> None:
     with pytest.raises(ValueError, match="length of -5"):
         FrameBuffer().feed(struct.pack("!i", -5))
+
+
+def test_what_frame_writes_reads_back_with_recv_bytes() -> None:
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    try:
+        for message in (b"", b"abc", b"z" * 20000):
+            data = frame(message)
+            assert os.write(writer.fileno(), data) == len(data)
+            assert reader.recv_bytes() == message
+    finally:
+        reader.close()
+        writer.close()
