@@ -38,14 +38,11 @@ class CommandDispatcher:
         registry: Registry,
         runners: Callable[[str], InstanceRunner | None],
         clock: Clock,
-        *,
-        default_deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> None:
         self._journal = journal
         self._registry = registry
         self._runners = runners
         self._clock = clock
-        self._default_deadline_s = default_deadline_s
         self.counters: Counter[str] = Counter()
         self.latency_buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
         """Commands by duration: one count per bucket of LATENCY_BUCKETS_S, the last is +Inf."""
@@ -70,7 +67,7 @@ class CommandDispatcher:
         """Give the command its deadline and journal it; what :meth:`complete` carries out.
         Split from it so an API can answer "accepted" only once the command can be found."""
         if command.deadline is None:
-            deadline = self._clock.now() + timedelta(seconds=self._default_deadline_s)
+            deadline = self._clock.now() + timedelta(seconds=DEFAULT_DEADLINE_S)
             command = command.model_copy(update={"deadline": deadline})
         written = self._journal.submit(command)
         try:

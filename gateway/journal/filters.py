@@ -54,6 +54,10 @@ class Filter:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self) -> tuple[type[Filter], tuple[Any, ...]]:
+        # str hashes differ between processes: never carry _hash along, rebuild it
+        return (Filter, (self.types, self.kinds, self.sources, self.phases, self.max_priority))
+
     def __post_init__(self) -> None:
         object.__setattr__(
             self,

@@ -9,6 +9,7 @@ as of its trigger). So moving on is an attribute write and a test of an empty li
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 class Progress:
@@ -33,8 +34,13 @@ class Progress:
         self._waiters = waiting
 
     async def reached(self, seq: int) -> None:
-        if self.seq >= seq:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((seq, waiter))
-        await waiter
+        while self.seq < seq:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            entry = (seq, waiter)
+            self._waiters.append(entry)
+            try:
+                await waiter
+            finally:
+                if not waiter.done() or waiter.cancelled():  # given up: not kept till advance
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(entry)

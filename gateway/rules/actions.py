@@ -49,6 +49,8 @@ def template_values(event: Event, facts: Facts) -> dict[str, str]:
 
 
 def render(text: str, values: dict[str, str]) -> str:
+    if "{" not in text:  # most targets name their device outright
+        return text
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 

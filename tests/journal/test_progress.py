@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from gateway.journal.progress import Progress
 
@@ -39,4 +40,12 @@ async def test_a_cancelled_waiter_is_dropped_and_the_others_still_wake() -> None
     progress.advance(3)
     await asyncio.wait_for(stays, 1)
     assert gone.cancelled()
+    assert progress._waiters == []
+
+
+async def test_a_wait_given_up_leaves_nothing_behind() -> None:
+    progress = Progress()
+    for _ in range(3):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(progress.reached(5), 0.01)
     assert progress._waiters == []

@@ -37,7 +37,8 @@ _WORDS = sys.byteorder == "little"  # the words are read in the machine's byte o
 def crc16_arc(data: bytes, crc: int = 0) -> int:
     """The CRC of ``data``; pass a previous result as ``crc`` to continue over more bytes."""
     table = TABLE  # locals: the loops run for every frame and every answer
-    if _WORDS:
+    crc &= 0xFFFF
+    if _WORDS and isinstance(data, bytes | bytearray):
         words = WORD_TABLE
         even = len(data) & ~1
         for word in memoryview(data)[:even].cast("H"):

@@ -37,7 +37,7 @@ def parse_timestamp(text: str, tz: tzinfo = UTC) -> datetime:
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
         raise Dc09Error(Reason.TIMESTAMP, f"timestamp {text[:32]!r} is not _HH:MM:SS,MM-DD-YYYY")
-    hour, minute, second, month, day, year = (int(g) for g in match.groups())
+    hour, minute, second, month, day, year = map(int, match.groups())
     try:
         moment = datetime(year, month, day, hour, minute, second, tzinfo=tz)
     except ValueError as exc:
