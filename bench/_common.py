@@ -85,8 +85,9 @@ _TICKS_AT_START = _cpu_ticks()
 
 def host_steal_pct() -> float | None:
     """The share of CPU time the hypervisor gave to other guests while the bench ran: the
-    host's neighbours at work. Our latency tails follow it (runs minutes apart on this machine:
-    linkage p99 27 ms at 3.3 % steal, 6.7 ms at 0.4 %)."""
+    host's neighbours at work, beside :func:`python_loop_ms` (the host's speed). Tails grow
+    with either (two linkage runs minutes apart: p99 27 ms at 3.3 % steal, 6.7 ms at 0.4 %),
+    though most slow runs here show little steal and a slow loop instead."""
     now = _cpu_ticks()
     if now is None or _TICKS_AT_START is None:
         return None
