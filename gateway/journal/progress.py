@@ -40,7 +40,7 @@ class Progress:
             self._waiters.append(entry)
             try:
                 await waiter
-            finally:
-                if not waiter.done() or waiter.cancelled():  # given up: not kept till advance
-                    with contextlib.suppress(ValueError):
-                        self._waiters.remove(entry)
+            except BaseException:  # given up (cancelled, timed out): not kept till advance
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(entry)
+                raise
