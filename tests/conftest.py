@@ -11,8 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# No per-example deadline: on a shared 2-core CI machine one stall can push a single example past
+# Hypothesis's 200 ms and fail a test whose code is fine. Speed is what bench/ measures.
+settings.register_profile("anfang", deadline=None)
+settings.load_profile("anfang")
 
 
 @pytest.fixture
