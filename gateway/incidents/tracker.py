@@ -142,7 +142,7 @@ class IncidentTracker:
         saved = self._state.get(POSITION_NS, POSITION_KEY)
         self._recall(int(saved) if saved is not None else 0)
         self._save()
-        self.applied_seq = int(saved) if saved is not None else self._journal.committed_seq
+        self._progress.advance(int(saved) if saved is not None else self._journal.committed_seq)
         if saved is None:  # from here on, every alarm counts, even one before the first batch
             self._state.put(POSITION_NS, POSITION_KEY, self.applied_seq)
 
@@ -204,7 +204,7 @@ class IncidentTracker:
                 finally:  # whatever stopped the batch, its incidents stand only if written
                     if self._unwritten:
                         await self._settle_opens()
-                self.applied_seq = consumer.position
+                self._progress.advance(consumer.position)
                 if self._opened_for and self.applied_seq >= self._opened_for_upto:
                     self._opened_for.clear()
                 if batch and self._clock.monotonic() - self._saved_at >= SAVE_EVERY_S:
@@ -623,10 +623,6 @@ class IncidentTracker:
     def applied_seq(self) -> int:
         """Every record up to this seq has been judged."""
         return self._progress.seq
-
-    @applied_seq.setter
-    def applied_seq(self, seq: int) -> None:
-        self._progress.advance(seq)
 
     # -- journaling a change ---------------------------------------------------------------------
 
