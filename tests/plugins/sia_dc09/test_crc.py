@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pysiaalarm.event import BaseEvent
 
-from plugins.sia_dc09.dc09.crc import CHECK, TABLE, WORD_TABLE, crc16_arc
+from plugins.sia_dc09.dc09.crc import CHECK, TABLE, crc16_arc
 from tests.plugins.sia_dc09.helpers import kind, vectors
 
 
@@ -48,11 +48,6 @@ def test_table_matches_the_bitwise_reference(data: bytes) -> None:
 @given(st.binary(max_size=100), st.binary(max_size=100))
 def test_continuation_over_any_split(head: bytes, tail: bytes) -> None:
     assert crc16_arc(tail, crc16_arc(head)) == bitwise(head + tail)
-
-
-def test_word_table_agrees_with_two_byte_steps() -> None:
-    for word in (0, 1, 0x00FF, 0xFF00, 0x1234, 0xFFFF):
-        assert WORD_TABLE[word] == bitwise(word.to_bytes(2, "little"))
 
 
 @given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200))
