@@ -123,8 +123,9 @@ STAMP = re.compile(r'"received_at":\s*"([^"]+)"')
 def lags_in(text: str, now: datetime) -> list[tuple[int, float]]:
     """For each event: the tenth of a second its ``received_at`` falls in (epoch) and the
     seconds from it to ``now``; finds the stamps without parsing the whole message (one event
-    or a batch). Kept to C calls and one comprehension per event: the clients share the
-    machine with the server they measure, so their own CPU would show up as its lag."""
+    or a batch). The search and the conversions run in C, leaving one comprehension step per
+    event: the clients share the machine with the server they measure, so their own CPU would
+    show up as its lag."""
     now_s = now.timestamp()
     stamps = map(datetime.timestamp, map(datetime.fromisoformat, STAMP.findall(text)))
     return [(int(at * 10), now_s - at) for at in stamps]
