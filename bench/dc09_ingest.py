@@ -10,7 +10,8 @@ Receivers, each in its own process (started by re-running this script with ``--s
 The load generator is this process: N concurrent TCP panels with persistent connections, each
 sending its next frame only when the previous one was answered, as real panels do. Frames are
 identical across receivers (same accounts, sequences, data). Then a paced run offers 1,000
-events/s to measure ACK latency at a realistic rate. Last line: one JSON object.
+events/s to measure ACK latency at a realistic rate. Each run warms up on its own connections
+at its own rate before it counts. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,11 @@ from plugins.sia_dc09.dc09 import build_ack, build_frame, parse_frame
 
 REPO = Path(__file__).resolve().parent.parent
 ACK_BODY = b'"ACK"'
+WARMUP_PEAK_S = 0.5
+WARMUP_PACED_S = 1.0
+"""Seconds of load before the counted part, on the same connections at the same rate. The
+paced run's warm-up is longer: at 1,000 frames/s each panel needs eight frames to have shown
+all its zones (the first contact registers them)."""
 
 
 def account_of(panel: int) -> str:
@@ -185,13 +192,29 @@ class Frames:
 
 
 async def drive(
-    port: int, panels: int, seconds: float, frames: Frames, rate: float | None = None
+    port: int,
+    panels: int,
+    seconds: float,
+    frames: Frames,
+    rate: float | None = None,
+    warmup_s: float = 0.0,
+    cpu: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
-    """Panels send, wait for the answer, repeat; returns counts and ACK latencies."""
+    """Panels send, wait for the answer, repeat; returns counts and ACK latencies.
+
+    The first ``warmup_s`` run on the same connections at the same rate and are not counted:
+    the receiver is measured in the steady state of the load, not while it digests a
+    different one, and panels keep their connections as real ones do. ``cpu`` (the
+    receiver's CPU seconds so far) is read when the counted part starts and ends."""
     latencies: list[float] = []
     counts = {"ack": 0, "other": 0, "errors": 0}
-    stop_at = time.perf_counter() + seconds
+    begin = time.perf_counter()
+    measured_from = begin + warmup_s
+    stop_at = measured_from + seconds
     gap = panels / rate if rate else 0.0
+    cpu_at: list[float] = []
+    if cpu is not None:
+        asyncio.get_running_loop().call_later(warmup_s, lambda: cpu_at.append(cpu()))
 
     async def panel(i: int) -> None:
         try:
@@ -199,34 +222,37 @@ async def drive(
         except OSError:
             counts["errors"] += 1
             return
-        next_send = time.perf_counter() + (gap * i / panels if gap else 0)
+        next_send = begin + (gap * i / panels if gap else 0)
         try:
             while True:
                 if gap:
                     await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
                     next_send += gap
-                if time.perf_counter() >= stop_at:
-                    return
-                frame = frames.next(i)
                 t0 = time.perf_counter()
-                writer.write(frame)
+                if t0 >= stop_at:
+                    return
+                writer.write(frames.next(i))
                 answer = await reader.readuntil(b"\r")
-                latencies.append(time.perf_counter() - t0)
-                counts["ack" if ACK_BODY in answer else "other"] += 1
+                if t0 >= measured_from:
+                    latencies.append(time.perf_counter() - t0)
+                    counts["ack" if ACK_BODY in answer else "other"] += 1
         except (asyncio.IncompleteReadError, ConnectionError):
             counts["errors"] += 1
         finally:
             writer.close()
 
-    started = time.perf_counter()
     await asyncio.gather(*(panel(i) for i in range(panels)))
-    elapsed = time.perf_counter() - started
-    return {
+    elapsed = time.perf_counter() - measured_from
+    result: dict[str, Any] = {
         "acked_per_s": round(counts["ack"] / elapsed, 1),
         "ack_p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "ack_p99_ms": round(percentile(latencies, 99) * 1000, 2),
         **counts,
     }
+    frames_seen = counts["ack"] + counts["other"]
+    if cpu is not None and cpu_at and frames_seen:
+        result["cpu_us_per_frame"] = round((cpu() - cpu_at[0]) / frames_seen * 1e6, 1)
+    return result
 
 
 def measure(kind: str, panels: int, seconds: float, rate: float | None = None) -> dict[str, Any]:
@@ -234,13 +260,18 @@ def measure(kind: str, panels: int, seconds: float, rate: float | None = None) -
         port = free_port()
         proc = start_receiver(kind, port, panels, Path(tmp))
         try:
-            frames = Frames(panels)
-            asyncio.run(drive(port, panels, 0.5, frames))  # warm-up: connections, caches
-            cpu0 = cpu_seconds(proc.pid)
-            result = asyncio.run(drive(port, panels, seconds, frames, rate))
-            frames_seen = result["ack"] + result["other"]
-            cpu = cpu_seconds(proc.pid) - cpu0
-            result["cpu_us_per_frame"] = round(cpu / frames_seen * 1e6, 1) if frames_seen else None
+            warmup = WARMUP_PACED_S if rate else WARMUP_PEAK_S
+            result = asyncio.run(
+                drive(
+                    port,
+                    panels,
+                    seconds,
+                    Frames(panels),
+                    rate,
+                    warmup_s=warmup,
+                    cpu=lambda: cpu_seconds(proc.pid),
+                )
+            )
             if kind == "anfang":
                 result["filesystem"] = filesystem_of(Path(tmp))
         finally:
