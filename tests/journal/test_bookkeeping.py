@@ -1,5 +1,5 @@
-"""The anchor line and consumers' positions while records keep arriving: written after the
-commit the queue drains at, or once the bookkeeping delay has passed, never lost."""
+"""The anchor line and consumers' positions while records keep arriving: written once the writer
+is quiet, or once the bookkeeping delay has passed, never lost."""
 
 from __future__ import annotations
 
@@ -89,14 +89,14 @@ def test_while_records_wait_the_anchor_and_positions_wait_for_the_queue_to_drain
 
 def _check_waiting(c: _Chain) -> None:
     c.run()
-    # Each callback ran before its commit's bookkeeping: the anchor never got past the first
-    # commit while records kept coming (the first commit found nothing saved yet, so it saved).
+    # While records kept coming the anchor was written once: with the second commit, the first
+    # that found something to save and nothing saved yet. Never again until the queue drained.
     assert c.seen == list(range(1, 9))
-    assert c.anchor_during == [0] + [1] * 7
+    assert c.anchor_during == [0, 0] + [2] * 6
     deadline = time.monotonic() + 10
     while c.saved_cursor() != 8 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert c.saved_cursor() == 8  # the queue drained: the newest position is saved
+    assert c.saved_cursor() == 8  # the writer went quiet: the newest position is saved
     assert chain.read_anchor(c.anchor_path)[-1].seq == 8
 
 
@@ -104,8 +104,9 @@ def test_a_busy_writer_still_saves_once_the_delay_has_passed(tmp_path: Path) -> 
     c = _Chain(tmp_path, commits=5, delay_s=0.05, pause_s=0.08)
     try:
         c.run()
-        # Every commit came more than the delay after the previous save: each one saved.
-        assert c.anchor_during == [0, 1, 2, 3, 4]
+        # Every commit after the first (which had nothing to save yet) came more than the
+        # delay after the previous save: each one saved.
+        assert c.anchor_during == [0, 0, 2, 3, 4]
     finally:
         c.writer.stop()
     assert c.saved_cursor() == 5
@@ -155,3 +156,44 @@ def test_failing_position_writes_back_off_and_raise_no_journal_fault(tmp_path: P
     with contextlib.closing(sqlite3.connect(c.db)) as conn:
         kinds = [k for (k,) in conn.execute("SELECT kind FROM records")]
     assert "journal.fault" not in kinds and len(kinds) == 40
+
+
+def test_a_steady_stream_saves_positions_per_delay_not_per_commit(tmp_path: Path) -> None:
+    """Records a millisecond apart, each commit followed by a new position: the queue is empty
+    between most commits, yet positions are saved about once per delay, not after each commit
+    (each save is a transaction with an fsync the next records would wait behind)."""
+    writes: list[int] = []
+    writer = GroupCommitWriter(
+        open_writer(tmp_path / "j.sqlite3"),
+        chain.EMPTY_HEAD,
+        chain.AnchorWriter(tmp_path / "j.anchor"),
+        lambda records, offset, tokens: writer.submit_cursor("follower", records[-1].seq),
+        lambda tokens, exc: None,
+        bookkeeping_delay_s=0.1,
+        quiet_s=0.05,  # far above the gap between records, however slow the machine
+    )
+    original = writer._write_cursors
+
+    def counting(cursors: dict[str, int]) -> None:
+        writes.append(max(cursors.values()))
+        original(cursors)
+
+    writer._write_cursors = counting  # type: ignore[method-assign]
+    writer.start()
+    try:
+        started = time.monotonic()
+        n = 0
+        while time.monotonic() - started < 0.5:
+            writer.submit(prepare(ev(n)), None)
+            n += 1
+            time.sleep(0.001)
+        elapsed = time.monotonic() - started
+        during = len(writes)
+        deadline = time.monotonic() + 10
+        while not (writes and writes[-1] == n) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        writer.stop()
+    assert writer.stats.transactions >= 40  # many commits …
+    assert during <= elapsed / 0.1 + 2, writes  # … and positions saved once per delay
+    assert writes[-1] == n  # the stream ended, the writer went quiet: the last one is saved
