@@ -308,7 +308,8 @@ class GroupCommitWriter:
         """Write ``appends``, then (with ``bookkeeping``) the anchor line, then ``cursors``
         (the positions to save now: all waiting ones with ``bookkeeping``, else only those
         due for a retry)."""
-        fault_entries = self._fault_entries() if self.fault is not None else []
+        # The outage is journaled with the next records, never by bookkeeping alone.
+        fault_entries = self._fault_entries() if self.fault is not None and appends else []
         entries = fault_entries + [entry for entry, _ in appends]
         tokens = [token for _, token in appends]
         if entries and not self._write_records(entries, tokens, len(fault_entries)):

@@ -101,3 +101,27 @@ async def test_injected_write_error_gives_errors_not_lies(tmp_path: Path) -> Non
 def test_small_tmpfs_is_used_when_root(small_tmpfs: Path | None) -> None:
     if os.geteuid() == 0:
         assert small_tmpfs is not None, "running as root, the tmpfs mount should work"
+
+
+async def test_the_outage_is_journaled_with_the_next_record_not_by_bookkeeping(
+    tmp_path: Path,
+) -> None:
+    """Writing works again, but nothing new is appended: saving a consumer's position (the
+    writer's bookkeeping) must not journal the outage on its own; the next record does."""
+    async with await Journal.open(tmp_path / "data") as j:
+        wrapper = _FullDisk(j._writer._conn)
+        j._writer._conn = wrapper  # type: ignore[assignment]
+        acked = [await j.append(ev(i)) for i in range(5)]
+        wrapper.full = True
+        try:
+            await j.append(ev(5))
+        except JournalWriteError:
+            pass
+        else:
+            raise AssertionError("append reported committed on a full disk")
+        wrapper.full = False
+        j.commit_cursor("follower", acked[-1])
+        await asyncio.sleep(0.3)  # well past the quiet time and the bookkeeping delay
+        assert j.reader.query(Filter.build(kinds=["journal.fault"])) == []
+        await _check_recovery(j, tmp_path / "data", acked)
+    assert verify_journal(tmp_path / "data").ok
