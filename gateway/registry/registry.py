@@ -50,7 +50,7 @@ class Target:
     area: str | None = None
 
 
-def _number_key(number: str) -> str:
+def number_key(number: str) -> str:
     """Area numbers compare as numbers when they are digits (``01`` is ``1``)."""
     return str(int(number)) if number.isdigit() else number
 
@@ -248,7 +248,7 @@ class Registry:
         """
         if area_field:
             device = "/".join(source.split("/")[:2])
-            numbered = self._numbered.get((device, _number_key(area_field)))
+            numbered = self._numbered.get((device, number_key(area_field)))
             if numbered is not None:  # the panel's own number for one of its areas
                 return self.areas[numbered]
             named = self.areas.get(f"{self.site}/{area_field}")
@@ -304,9 +304,9 @@ class Registry:
             # its state: bumped per alarm, it was rebuilt over every area on every alarm
             self._areas_changed += 1
         if old is not None and old.device and old.local_id:
-            self._numbered.pop((old.device, _number_key(old.local_id)), None)
+            self._numbered.pop((old.device, number_key(old.local_id)), None)
         if area.device and area.local_id:
-            self._numbered[(area.device, _number_key(area.local_id))] = area.address
+            self._numbered[(area.device, number_key(area.local_id))] = area.address
 
     # -- command targets -------------------------------------------------------------------------
 

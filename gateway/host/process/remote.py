@@ -30,6 +30,7 @@ from gateway.model.command import Command, CommandResult
 from gateway.model.entities import Area, Device, Point
 from gateway.model.event import Event
 from gateway.model.kinds import KindRegistry
+from gateway.registry.registry import number_key
 from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock, SystemClock
 from gateway.sdk.context import ContextBase, PublishError
@@ -115,6 +116,37 @@ class RemoteRegistry:
 
     def get_device(self, address: str) -> Device | None:
         return self.devices.get(address)
+
+    def area_of(self, source: str, area_field: str | None = None) -> Area | None:
+        """The area an event belongs to, as the host's registry judges it from the areas this
+        child knows (the site's at start and its own since): by the panel's own number for one
+        of its areas, then by area name, else the source itself. Which area an installer
+        assigned a point to is known to the host only: that lookup answers None here."""
+        if area_field:
+            device = "/".join(source.split("/")[:2])
+            key = number_key(area_field)
+            for area in self.areas.values():
+                if (
+                    area.device == device
+                    and area.local_id is not None
+                    and number_key(area.local_id) == key
+                ):
+                    return area
+            named = self.areas.get(f"{self._site}/{area_field}")
+            if named is not None and named.device in (None, device):
+                return named
+        return self.areas.get(source)
+
+    async def heard(self, address: str) -> None:
+        """The device (or one of its points) spoke: the host's supervision, which journals a
+        restore if it was offline, before this returns."""
+        await call(self._link, "heard", address=address)
+
+    async def report_clock(self, device: str, device_time: datetime) -> float:
+        """What the device's clock says, to the host's registry; the offset in seconds."""
+        return float(
+            await call(self._link, "report_clock", device=device, time=device_time.isoformat())
+        )
 
     def supervise(self, address: str, interval_s: float) -> None:
         device = self.devices.get(address)
@@ -270,9 +302,7 @@ class RemoteContext(ContextBase):
         return consumer
 
     async def report_clock(self, device: str, device_time: datetime) -> float:
-        return float(
-            await call(self._link, "report_clock", device=device, time=device_time.isoformat())
-        )
+        return await self.registry.report_clock(device, device_time)
 
     async def dispatch(self, command: Command) -> CommandResult:
         """Send a command to whichever instance owns its target (journaled by the host)."""

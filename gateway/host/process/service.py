@@ -28,6 +28,7 @@ class ChildService:
         self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "publish": self._publish,
             "report_clock": self._report_clock,
+            "heard": self._heard,
             "dispatch": self._dispatch,
             "upsert_device": self._upsert_device,
             "upsert_point": self._upsert_point,
@@ -65,6 +66,9 @@ class ChildService:
 
     async def _report_clock(self, p: dict[str, Any]) -> float:
         return await self._ctx.report_clock(p["device"], datetime.fromisoformat(p["time"]))
+
+    async def _heard(self, p: dict[str, Any]) -> None:
+        await self._ctx.registry.heard(p["address"])
 
     async def _dispatch(self, p: dict[str, Any]) -> Any:
         result = await self._ctx.dispatch(Command.model_validate(p["command"]))
