@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,11 @@ class _FullDisk:
         return getattr(self._conn, name)
 
 
-async def _injected_disk_full(data_dir: Path) -> None:
+async def _injected_disk_full(
+    data_dir: Path, meanwhile: Callable[[Journal, list[int]], Awaitable[None]] | None = None
+) -> None:
+    """Appends, one that fails on a "full disk", then recovery; ``meanwhile`` runs once the
+    disk has room again, before the next append."""
     async with await Journal.open(data_dir) as j:
         wrapper = _FullDisk(j._writer._conn)
         j._writer._conn = wrapper  # type: ignore[assignment]
@@ -90,6 +95,8 @@ async def _injected_disk_full(data_dir: Path) -> None:
         else:
             raise AssertionError("append reported committed on a full disk")
         wrapper.full = False
+        if meanwhile is not None:
+            await meanwhile(j, acked)
         await _check_recovery(j, data_dir, acked)
     assert verify_journal(data_dir).ok
 
@@ -108,20 +115,10 @@ async def test_the_outage_is_journaled_with_the_next_record_not_by_bookkeeping(
 ) -> None:
     """Writing works again, but nothing new is appended: saving a consumer's position (the
     writer's bookkeeping) must not journal the outage on its own; the next record does."""
-    async with await Journal.open(tmp_path / "data") as j:
-        wrapper = _FullDisk(j._writer._conn)
-        j._writer._conn = wrapper  # type: ignore[assignment]
-        acked = [await j.append(ev(i)) for i in range(5)]
-        wrapper.full = True
-        try:
-            await j.append(ev(5))
-        except JournalWriteError:
-            pass
-        else:
-            raise AssertionError("append reported committed on a full disk")
-        wrapper.full = False
+
+    async def save_a_position(j: Journal, acked: list[int]) -> None:
         j.commit_cursor("follower", acked[-1])
         await asyncio.sleep(0.3)  # well past the quiet time and the bookkeeping delay
         assert j.reader.query(Filter.build(kinds=["journal.fault"])) == []
-        await _check_recovery(j, tmp_path / "data", acked)
-    assert verify_journal(tmp_path / "data").ok
+
+    await _injected_disk_full(tmp_path / "data", save_a_position)
