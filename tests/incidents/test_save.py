@@ -4,7 +4,9 @@ event loop for the whole of it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 from gateway.incidents.tracker import POSITION_KEY, POSITION_NS, SAVE_SLICE, STATE_NS
@@ -44,9 +46,26 @@ async def test_the_save_lets_the_loop_turn_and_keeps_changes_made_meanwhile(
                     gw.statedb.delete(STATE_NS, first.id)
                 await asyncio.sleep(0)
 
+        # At the moment the position is put, every incident this save wrote is on disk
+        # (what a process started after a crash here would read): never the other way round.
+        on_disk_at_position: list[int] = []
+        put = gw.statedb.put
+
+        def watching_put(ns: str, key: str, value: object) -> None:
+            if ns == POSITION_NS:
+                with contextlib.closing(sqlite3.connect(gw.statedb.path)) as conn:
+                    rows = conn.execute("SELECT value FROM kv WHERE ns = ?", (STATE_NS,))
+                    on_disk_at_position.append(
+                        sum(json.loads(v)["alarm_count"] >= 2 for (v,) in rows)
+                    )
+            put(ns, key, value)
+
+        gw.statedb.put = watching_put  # type: ignore[method-assign]
         other = asyncio.create_task(meanwhile())
         await asyncio.sleep(0)
         await tracker._save_position()
+        gw.statedb.put = put  # type: ignore[method-assign]
+        assert on_disk_at_position == [ZONES - 1]  # the joined ones, less the one forgotten
         assert not other.done(), other  # it raised: the test itself is wrong
         other.cancel()
         assert turns >= ZONES // SAVE_SLICE - 1  # the loop turned between slices
