@@ -9,6 +9,7 @@ commits its position sees the same records again after a restart.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -113,19 +114,29 @@ class Consumer:
         return []
 
     async def _read_db(self, head: int, limit: int) -> tuple[list[JournalRecord], int]:
+        """Read from the database in a worker thread. Cancelling the caller does not stop the
+        thread: the connection stays open (``_reading``) until the thread is done with it, and
+        is closed then if the consumer was closed meanwhile. Closing it under a running scan
+        crashed the process inside SQLite (a gateway stopped while a tracker caught up)."""
         if self._reader is None:
             self._reader = JournalReader(open_reader(self._journal.data_dir / DB_NAME))
         reader = self._reader
         self._reading = True
-        try:
-            records, scanned = await asyncio.to_thread(
+        work = asyncio.get_running_loop().run_in_executor(
+            None,
+            functools.partial(
                 reader.scan, self.filter, after_seq=self.position, upto_seq=head, limit=limit
-            )
-        finally:
-            self._reading = False
-            if self._closed:  # closed while the thread read: close the connection only now
-                self._close_reader()
-        return records, scanned
+            ),
+        )
+        work.add_done_callback(self._read_done)
+        return await asyncio.shield(work)
+
+    def _read_done(self, work: asyncio.Future[tuple[list[JournalRecord], int]]) -> None:
+        self._reading = False
+        if self._closed:  # closed while the thread read: close the connection only now
+            self._close_reader()
+        if not work.cancelled():
+            work.exception()  # retrieved here when the caller went away
 
     def commit(self, seq: int) -> None:
         """Remember that everything up to ``seq`` is handled (durable with the next commit)."""
