@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
 from gateway.api import problems
+from gateway.api.journal_reads import ApiReads
 from gateway.api.routes import (
     admin,
     commands,
@@ -92,6 +93,7 @@ def create_app(gateway: Gateway, auth: AuthStore, *, https: bool = False) -> Fas
         redoc_url=None,
     )
     app.state.gateway = gateway
+    app.state.reads = ApiReads(gateway.journal.db_path)
     app.state.auth = auth
     app.state.sessions = SessionStore(gateway.statedb)
     app.state.https = https

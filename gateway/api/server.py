@@ -70,3 +70,4 @@ class ApiServer:
         except TimeoutError:
             self._task.cancel()
         self._task = None
+        self.app.state.reads.close()

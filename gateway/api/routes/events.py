@@ -66,14 +66,14 @@ async def list_events(
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(400, f"{name} needs a time zone (e.g. 2026-11-21T08:00:00Z)")
-    reader = request.app.state.gateway.journal.reader
-    records = await asyncio.to_thread(
-        reader.query,
-        query.filter,
-        after_seq=after,
-        since_us=int(since.timestamp() * 1e6) if since else None,
-        until_us=int(until.timestamp() * 1e6) if until else None,
-        limit=limit,
+    records = await request.app.state.reads.run(
+        lambda reader: reader.query(
+            query.filter,
+            after_seq=after,
+            since_us=int(since.timestamp() * 1e6) if since else None,
+            until_us=int(until.timestamp() * 1e6) if until else None,
+            limit=limit,
+        )
     )
     events = [event_json(r) for r in records]
     return {"events": events, "next_after": records[-1].seq if records else after}
@@ -170,8 +170,7 @@ async def get_event(
     event_id: str,
     _: Annotated[Principal, Depends(require(Role.VIEWER))],
 ) -> dict[str, Any]:
-    reader = request.app.state.gateway.journal.reader
-    record = await asyncio.to_thread(reader.find, event_id)
+    record = await request.app.state.reads.run(lambda reader: reader.find(event_id))
     if record is None or record.rtype.value != "event":
         raise HTTPException(404, f"no event with id {event_id}")
     return event_json(record)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -21,9 +20,8 @@ def _json(record: JournalRecord) -> dict[str, Any]:
 
 
 async def _page(request: Request, types: list[str], after: int, limit: int) -> dict[str, Any]:
-    reader = request.app.state.gateway.journal.reader
-    records = await asyncio.to_thread(
-        reader.query, Filter.build(types=types), after_seq=after, limit=limit
+    records = await request.app.state.reads.run(
+        lambda reader: reader.query(Filter.build(types=types), after_seq=after, limit=limit)
     )
     return {
         "records": [_json(r) for r in records],
@@ -49,12 +47,14 @@ async def get_command(
     _: Annotated[Principal, Depends(require(Role.VIEWER))],
 ) -> dict[str, Any]:
     """A command and, once it has one, its result (for ``POST …?wait=false``)."""
-    reader = request.app.state.gateway.journal.reader
-    command = await asyncio.to_thread(reader.find, command_id)
+    reads = request.app.state.reads
+    command = await reads.run(lambda reader: reader.find(command_id))
     if command is None or command.rtype.value != "command":
         raise HTTPException(404, f"no command with id {command_id}")
-    results = await asyncio.to_thread(
-        reader.query, Filter.build(types=["result"]), after_seq=command.seq, limit=1000
+    results = await reads.run(
+        lambda reader: reader.query(
+            Filter.build(types=["result"]), after_seq=command.seq, limit=1000
+        )
     )
     result = next(
         (r for r in results if r.model is not None and getattr(r.model, "command_id", None)
