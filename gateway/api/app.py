@@ -11,7 +11,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
 from gateway.api import problems
-from gateway.api.journal_reads import ApiReads
 from gateway.api.routes import (
     admin,
     commands,
@@ -24,6 +23,7 @@ from gateway.api.routes import (
     status,
 )
 from gateway.auth import AuthStore, SessionStore
+from gateway.journal.thread_reads import ThreadedReads
 
 if TYPE_CHECKING:
     from gateway.host.gateway import Gateway
@@ -93,7 +93,7 @@ def create_app(gateway: Gateway, auth: AuthStore, *, https: bool = False) -> Fas
         redoc_url=None,
     )
     app.state.gateway = gateway
-    app.state.reads = ApiReads(gateway.journal.db_path)
+    app.state.reads = ThreadedReads(gateway.journal.db_path)
     app.state.auth = auth
     app.state.sessions = SessionStore(gateway.statedb)
     app.state.https = https

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -249,10 +249,11 @@ class IncidentTracker:
             self._due.push(incident)
             self._timers_changed.set()
 
-    def _save(self) -> None:
-        """Write the incidents changed since the last save (not one whose opening record is
-        not durable yet: it stays marked)."""
-        saved = [i for i in self._dirty if i not in self._unwritten]
+    def _save(self, among: Iterable[str] | None = None) -> None:
+        """Write the incidents changed since the last save (only those ``among`` when given;
+        not one whose opening record is not durable yet: it stays marked)."""
+        chosen = self._dirty if among is None else (i for i in among if i in self._dirty)
+        saved = [i for i in chosen if i not in self._unwritten]
         for incident_id in saved:
             self._state.put_json(
                 STATE_NS, incident_id, self.incidents[incident_id].model_dump_json(by_alias=True)
@@ -276,16 +277,7 @@ class IncidentTracker:
         position = self.applied_seq
         dirty = [i for i in self._dirty if i not in self._unwritten]
         for start in range(0, len(dirty), SAVE_SLICE):
-            for incident_id in dirty[start : start + SAVE_SLICE]:
-                incident = self.incidents.get(incident_id)
-                if (
-                    incident is None
-                    or incident_id not in self._dirty
-                    or incident_id in self._unwritten
-                ):
-                    continue
-                self._state.put_json(STATE_NS, incident_id, incident.model_dump_json(by_alias=True))
-                self._dirty.discard(incident_id)
+            self._save(dirty[start : start + SAVE_SLICE])
             try:
                 await self._state.durable()
             except sqlite3.Error as exc:  # the state DB keeps them and tries again by itself

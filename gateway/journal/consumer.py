@@ -9,14 +9,13 @@ commits its position sees the same records again after a restart.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import deque
 from typing import TYPE_CHECKING
 
 from gateway.journal.filters import Filter
-from gateway.journal.reader import JournalReader
 from gateway.journal.records import JournalRecord
-from gateway.journal.store import DB_NAME, open_reader
+from gateway.journal.store import DB_NAME
+from gateway.journal.thread_reads import ThreadedReads
 
 if TYPE_CHECKING:
     from gateway.journal.journal import Journal
@@ -49,8 +48,7 @@ class Consumer:
         """Highest seq examined so far (delivered or skipped by the filter)."""
         self.committed = position
         self._buffer: deque[JournalRecord] = deque()
-        self._reader: JournalReader | None = None
-        self._reading = False  # a worker thread is using _reader right now
+        self._reads = ThreadedReads(journal.data_dir / DB_NAME)
         self._waiter: asyncio.Future[int] | None = None
         self._closed = False
 
@@ -114,29 +112,10 @@ class Consumer:
         return []
 
     async def _read_db(self, head: int, limit: int) -> tuple[list[JournalRecord], int]:
-        """Read from the database in a worker thread. Cancelling the caller does not stop the
-        thread: the connection stays open (``_reading``) until the thread is done with it, and
-        is closed then if the consumer was closed meanwhile. Closing it under a running scan
-        crashed the process inside SQLite (a gateway stopped while a tracker caught up)."""
-        if self._reader is None:
-            self._reader = JournalReader(open_reader(self._journal.data_dir / DB_NAME))
-        reader = self._reader
-        self._reading = True
-        work = asyncio.get_running_loop().run_in_executor(
-            None,
-            functools.partial(
-                reader.scan, self.filter, after_seq=self.position, upto_seq=head, limit=limit
-            ),
+        position = self.position
+        return await self._reads.run(
+            lambda reader: reader.scan(self.filter, after_seq=position, upto_seq=head, limit=limit)
         )
-        work.add_done_callback(self._read_done)
-        return await asyncio.shield(work)
-
-    def _read_done(self, work: asyncio.Future[tuple[list[JournalRecord], int]]) -> None:
-        self._reading = False
-        if self._closed:  # closed while the thread read: close the connection only now
-            self._close_reader()
-        if not work.cancelled():
-            work.exception()  # retrieved here when the caller went away
 
     def commit(self, seq: int) -> None:
         """Remember that everything up to ``seq`` is handled (durable with the next commit)."""
@@ -145,17 +124,11 @@ class Consumer:
             if self.name is not None:
                 self._journal.commit_cursor(self.name, seq)
 
-    def _close_reader(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-
     def close(self) -> None:
-        if self._closed and self._reader is None:
+        self._reads.close()  # at once, or once a read running in its thread is done
+        if self._closed:
             return
         self._closed = True
-        if not self._reading:  # never close a connection a worker thread is using
-            self._close_reader()
         self._journal.release_cursor(self)
         waiter = self._waiter
         if waiter is not None and not waiter.done():  # a wait in progress ends now

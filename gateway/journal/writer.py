@@ -236,7 +236,7 @@ class GroupCommitWriter:
                 retry_at = self._retry_at if self._retry_cursors else None
                 wake = [t for t in (book_at, retry_at) if t is not None]
                 self._cond.wait(min(wake) - now if wake else None)
-            book_at = self._bookkeeping_at()  # judged before the queue is taken
+            # book_at and now stand as the loop left them: judged before the queue is taken
             appends = self._appends[: self._max_batch]
             del self._appends[: self._max_batch]
             self._taken += len(appends)
@@ -244,7 +244,6 @@ class GroupCommitWriter:
             self._jobs = [j for j in self._jobs if j.after > self._taken]
             stopping = self._stopping
             # A job due now (flush) was promised everything queued before it: nothing waits.
-            now = time.monotonic()
             bookkeeping = bool(due) or stopping or (book_at is not None and now >= book_at)
             cursors: dict[str, int] = {}
             if bookkeeping:  # the delay runs from here: the commit's callbacks do not count

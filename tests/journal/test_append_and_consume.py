@@ -314,4 +314,4 @@ async def test_a_consumer_waking_for_matches_steps_over_what_it_slept_through(
         seq = await j.append(ev(999, kind="fire"))
         got = await asyncio.wait_for(reading, 5)
         assert [r.seq for r in got] == [seq]
-        assert narrow._reader is None  # never fell back to reading the database
+        assert narrow._reads._reader is None  # never fell back to reading the database

@@ -42,7 +42,7 @@ async def test_the_connection_outlives_a_cancelled_read_and_a_close(data_dir: Pa
             await j.append(ev(i))
         consumer = j.subscribe(Filter.everything(), after=0)  # far behind the 4-record tail
         reader = _HeldReader()
-        consumer._reader = reader  # type: ignore[assignment]
+        consumer._reads._reader = reader  # type: ignore[assignment]
         task = asyncio.create_task(consumer.next_batch())
         assert await asyncio.to_thread(reader.entered.wait, 10)
         task.cancel()

@@ -1,10 +1,11 @@
-"""Journal reads for API requests: on a connection of their own, one at a time, in a thread.
+"""Journal reads in a worker thread, on a connection of their own, one at a time.
 
-The journal's shared reader belongs to the event loop's thread (the rules engine and the trackers
-read with it there). A worker thread reading with it as well shares one SQLite connection between
-two threads, which Python's sqlite3 does not guard: that ends in a crash, not an error. A
-request whose client went away is cancelled, but its thread keeps reading; the connection stays
-its own until that thread is done.
+For whoever reads from the event loop without holding it up: a consumer behind the in-memory
+tail, the API's pages. The journal's shared reader belongs to the loop's thread, and Python's
+sqlite3 does not guard a connection used from two threads: that ends in a crash, not an error.
+Cancelling the caller does not stop its thread, so the connection (and the turn) stays with
+that thread until it is done, and a close meanwhile takes effect then: closing a connection
+under a running scan crashed the process inside SQLite.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from gateway.journal.store import open_reader
 T = TypeVar("T")
 
 
-class ApiReads:
-    """Opened lazily, closed with the API server (or by the last read after that)."""
+class ThreadedReads:
+    """Opened lazily on the first read; closed by :meth:`close`, or after it by the read then
+    running."""
 
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
@@ -34,7 +36,7 @@ class ApiReads:
         await self._lock.acquire()
         try:
             if self._closed:
-                raise RuntimeError("the API's journal reads are closed")
+                raise RuntimeError("these journal reads are closed")
             if self._reader is None:
                 self._reader = JournalReader(open_reader(self._db_path))
             work = asyncio.get_running_loop().run_in_executor(None, read, self._reader)

@@ -1,5 +1,6 @@
-"""API journal reads: one at a time on a connection of their own, kept until the thread that
-reads with it is done, even when the request was cancelled (its client went away)."""
+"""Journal reads in a worker thread (the API's pages, consumers behind the tail): one at a time
+on a connection of their own, kept until the thread that reads with it is done, even when the
+caller was cancelled (an API client went away)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import contextlib
 import threading
 from pathlib import Path
 
-from gateway.api.journal_reads import ApiReads
 from gateway.journal import Filter, Journal
 from gateway.journal.reader import JournalReader
+from gateway.journal.thread_reads import ThreadedReads
 from tests.journal.helpers import ev
 
 
@@ -20,7 +21,7 @@ async def test_a_cancelled_read_keeps_the_connection_until_its_thread_is_done(
     async with await Journal.open(data_dir) as j:
         for i in range(3):
             await j.append(ev(i))
-        reads = ApiReads(j.db_path)
+        reads = ThreadedReads(j.db_path)
         entered, release = threading.Event(), threading.Event()
         busy: list[str] = []  # which read holds the connection, as the threads saw it
         overlaps: list[tuple[str, str]] = []
@@ -53,7 +54,7 @@ async def test_a_cancelled_read_keeps_the_connection_until_its_thread_is_done(
 async def test_close_during_a_read_closes_the_connection_after_it(data_dir: Path) -> None:
     async with await Journal.open(data_dir) as j:
         await j.append(ev(0))
-        reads = ApiReads(j.db_path)
+        reads = ThreadedReads(j.db_path)
         entered, release = threading.Event(), threading.Event()
 
         def held(reader: JournalReader) -> int:
