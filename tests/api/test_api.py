@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -425,6 +426,28 @@ async def test_metrics_commands_and_audit(api: Api) -> None:
     assert 'anfang_command_duration_seconds_bucket{le="+Inf"} 1' in text
     assert "anfang_journal_commit_seconds" in text
     assert 'anfang_api_requests_refused_total{reason="auth_missing"}' not in text
+
+
+LABEL = r'[a-zA-Z_]\w*="(?:[^"\\\n]|\\.)*"'
+EXPOSITION_LINE = re.compile(
+    rf"^(# (HELP|TYPE) \w+ .+|[a-zA-Z_:][\w:]*(\{{{LABEL}(,{LABEL})*\}})? \S+)$"
+)
+
+
+async def test_metrics_carry_the_plugins_own_counters(api: Api) -> None:
+    """A plugin that has published has counters (``events_published``): the page carries them,
+    labelled by their name, and every line keeps to the text format (it answered 500 once)."""
+    ctx = api.gw.runners["panel"].context
+    assert ctx is not None
+    await ctx.publish(ctx.event("test.manual", "hq/panel-1", "momentary"))
+    ctx.counters["nak_crc"] += 1
+    answer = await api.client.get("/api/v1/metrics", headers=api.auth(Role.VIEWER))
+    assert answer.status_code == 200, answer.text
+    text = answer.text
+    assert 'anfang_plugin_counter_total{instance="panel",name="nak_crc"} 1' in text
+    assert 'anfang_events_published_total{instance="panel",kind="test.manual"} 1' in text
+    bad = [line for line in text.splitlines() if not EXPOSITION_LINE.match(line)]
+    assert bad == []
 
 
 async def test_device_edits_are_overrides_of_the_pins_and_audited(api: Api) -> None:

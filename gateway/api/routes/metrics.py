@@ -46,7 +46,9 @@ class Exposition:
         self.lines.append(f"# HELP {name} {help_text}")
         self.lines.append(f"# TYPE {name} {kind}")
 
-    def sample(self, name: str, value: float, **labels: str) -> None:
+    def sample(self, name: str, value: float, /, **labels: str) -> None:
+        """``name`` and ``value`` are positional-only: a label may be called ``name`` too
+        (the plugins' counters are labelled by their name)."""
         self.lines.append(f"{name}{_labels(**labels)} {value:g}")
 
     def samples(self, name: str, rows: Iterable[tuple[dict[str, str], int | float]]) -> None:
