@@ -30,6 +30,7 @@ from gateway.api.security import require, require_ws
 from gateway.api.stream import event_json, lagging, pace, sse_message, ws_batch, ws_message
 from gateway.auth import Principal, Role
 from gateway.journal import Filter
+from gateway.model.kinds import Phase
 
 router = APIRouter()
 
@@ -44,11 +45,14 @@ class EventQuery:
         self,
         kind: Annotated[list[str] | None, Query(description="kind or kind prefix")] = None,
         source: Annotated[list[str] | None, Query(description="address glob")] = None,
-        phase: Annotated[list[str] | None, Query()] = None,
+        phase: Annotated[list[Phase] | None, Query()] = None,
         max_priority: Annotated[int | None, Query(ge=1, le=4)] = None,
     ) -> None:
         self.filter = Filter.build(
-            kinds=kind or (), sources=source or (), phases=phase or (), max_priority=max_priority
+            kinds=kind or (),
+            sources=source or (),
+            phases=[p.value for p in phase or ()],
+            max_priority=max_priority,
         )
 
 
@@ -65,7 +69,7 @@ async def list_events(
     """A page of events in journal order; pass ``next_after`` as ``after`` for the next page."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise HTTPException(400, f"{name} needs a time zone (e.g. 2026-11-21T08:00:00Z)")
+            raise HTTPException(422, f"query.{name}: needs a time zone (e.g. 2026-11-21T08:00:00Z)")
     records = await request.app.state.reads.run(
         lambda reader: reader.query(
             query.filter,
