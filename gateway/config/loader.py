@@ -33,6 +33,9 @@ class LoadedConfig:
     plugin_configs: dict[str, BaseModel] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
     """Values substituted from the environment; never to be logged."""
+    path: Path | None = None
+    """The file it was read from; None for the packaged demo. A reload reads this again, and
+    never falls back to the demo when it has gone (that would stop a site's real plugins)."""
 
 
 def _substitute_env(
@@ -102,7 +105,9 @@ def load_config(
         raise ConfigError(source, issues + issues_from_validation(exc)) from None
     base = Path(path).parent if path is not None else Path.cwd()
     issues.extend(_include_rule_files(gateway, base, secrets))
-    loaded = LoadedConfig(gateway, source, secrets=secrets)
+    loaded = LoadedConfig(
+        gateway, source, secrets=secrets, path=Path(path) if path is not None else None
+    )
     issues.extend(_check_plugins(loaded, plugin_classes))
     issues.extend(_check_pins(gateway))
     if issues:

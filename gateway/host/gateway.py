@@ -253,7 +253,9 @@ class Gateway:
         )
         self.rules.start()
 
-    async def reload(self, new: LoadedConfig, actor: str = "host") -> ReloadPlan:
+    async def reload(
+        self, new: LoadedConfig, actor: str = "host", remote: str | None = None
+    ) -> ReloadPlan:
         """Apply a new config: restart only instances whose settings changed, update the pins.
 
         Raises ReloadError (changing nothing) when the new config cannot be applied live.
@@ -285,6 +287,7 @@ class Gateway:
                     actor=actor,
                     action="config.reload",
                     target=f"{self.site}/gateway",
+                    remote=remote,
                     detail={
                         "source": new.source,
                         **plan.summary(),

@@ -454,6 +454,26 @@ async def test_metrics_carry_the_plugins_own_counters(api: Api) -> None:
     assert bad == []
 
 
+async def test_a_reload_reads_the_same_file_and_never_falls_back_to_the_demo(
+    api: Api, tmp_path: Path
+) -> None:
+    """The config file has gone: the reload is refused (as SIGHUP refuses it) and audited, and
+    the site's instances keep running — it once loaded the packaged demo instead."""
+    admin = api.auth(Role.ADMIN)
+    applied = await api.client.post("/api/v1/reload", headers=admin)
+    assert applied.status_code == 200, applied.text
+    (tmp_path / "anfang.yaml").rename(tmp_path / "moved.yaml")
+    refused = await api.client.post("/api/v1/reload", headers=admin)
+    assert refused.status_code == 422
+    assert "cannot read" in refused.json()["detail"]
+    assert sorted(api.gw.runners) == ["panel"]
+    assert api.gw.runners["panel"].status.state is InstanceState.RUNNING
+    audits = api.gw.journal.reader.query(Filter.build(types=["audit"], kinds=["config"]))
+    reloads = [a.content for a in audits]
+    assert [(r.result, r.remote) for r in reloads] == [("ok", "127.0.0.1"), ("refused", "127.0.0.1")]
+    assert "cannot read" in reloads[1].detail["reason"]
+
+
 async def test_device_edits_are_overrides_of_the_pins_and_audited(api: Api) -> None:
     admin = api.auth(Role.ADMIN)
     url = "/api/v1/devices/hq/panel-1/zone-2"

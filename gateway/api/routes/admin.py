@@ -12,27 +12,46 @@ from gateway.api.security import require
 from gateway.auth import Principal, Role
 from gateway.config import ConfigError, LoadedConfig, load_config
 from gateway.host.reload import ReloadError
+from gateway.model.command import AuditEntry
 
 router = APIRouter()
 
 
-def _load(source: Path, classes: Any) -> LoadedConfig:
-    """The file the gateway was started with (the packaged demo when it has none)."""
-    return load_config(source if source.is_file() else None, classes)
+def _load(path: Path | None, classes: Any) -> LoadedConfig:
+    """The file the gateway was started with, read again (the packaged demo only when it was
+    started on it: a file that has gone is refused, as SIGHUP refuses it)."""
+    return load_config(path, classes)
 
 
 @router.post("/api/v1/reload")
 async def reload(
     request: Request, principal: Annotated[Principal, Depends(require(Role.ADMIN))]
 ) -> dict[str, Any]:
-    """Re-read the config file; only instances whose settings changed are restarted."""
+    """Re-read the config file; only instances whose settings changed are restarted. A refused
+    reload changes nothing and is audited with its reason, as an applied one is."""
     gw = request.app.state.gateway
-    source = Path(gw.config.source)
+    actor = f"api:{principal.name}"
+    remote = request.client.host if request.client else None
     try:
-        new = await asyncio.to_thread(_load, source, gw.installed.classes)
-        plan = await gw.reload(new, actor=f"api:{principal.name}")
+        new = await asyncio.to_thread(_load, gw.config.path, gw.installed.classes)
+        plan = await gw.reload(new, actor=actor, remote=remote)
     except ConfigError as exc:
+        await _refused(gw, actor, remote, exc.render())
         raise HTTPException(422, exc.render()) from None
     except ReloadError as exc:
+        await _refused(gw, actor, remote, str(exc))
         raise HTTPException(409, str(exc)) from None
     return dict(plan.summary())
+
+
+async def _refused(gw: Any, actor: str, remote: str | None, reason: str) -> None:
+    await gw.journal.append(
+        AuditEntry(
+            actor=actor,
+            action="config.reload",
+            target=f"{gw.site}/gateway",
+            remote=remote,
+            result="refused",
+            detail={"source": gw.config.source, "reason": reason[:2000]},
+        )
+    )
