@@ -3,7 +3,9 @@
 ``anfang users`` changes users and tokens in the state database while the gateway may be
 running and holding the journal's lock. Its audit entries (GB 50348 §6.4.1: who changed which
 account, when) wait in the state database instead, and the gateway moves them into the journal
-at its start and every few seconds. An entry is deleted from the outbox only after the journal
+at its start, every half second, and before any audit record of its own (so a login right
+after ``anfang users add`` is journaled after the user's creation, as it happened). An entry
+is deleted from the outbox only after the journal
 has committed it, and one already in the journal (a crash between the two) is not written
 twice, so each change appears in the journal exactly once.
 """
@@ -22,7 +24,7 @@ from gateway.registry.statedb import StateDB
 log = structlog.get_logger("anfang.audit")
 
 OUTBOX_NS = "audit:outbox"
-DRAIN_EVERY_S = 2.0
+DRAIN_EVERY_S = 0.5
 
 
 class AuditOutbox:
@@ -30,6 +32,7 @@ class AuditOutbox:
 
     def __init__(self, db: StateDB) -> None:
         self._db = db
+        self._lock = asyncio.Lock()  # one drain at a time: none journals an entry twice
 
     def add(self, entry: AuditEntry) -> None:
         """An audit sink for :class:`~gateway.auth.store.AuthStore` (the CLI's)."""
@@ -45,6 +48,25 @@ class AuditOutbox:
         already_journaled: Callable[[str], bool],
     ) -> int:
         """Journal every waiting entry in order; returns how many were written."""
+        async with self._lock:
+            return await self._drain(append, already_journaled)
+
+    async def append_after_waiting(
+        self,
+        entry: AuditEntry,
+        append: Callable[[AuditEntry], Awaitable[Any]],
+        already_journaled: Callable[[str], bool],
+    ) -> None:
+        """Journal ``entry`` after every entry still waiting in the outbox."""
+        async with self._lock:
+            await self._drain(append, already_journaled)
+            await append(entry)
+
+    async def _drain(
+        self,
+        append: Callable[[AuditEntry], Awaitable[Any]],
+        already_journaled: Callable[[str], bool],
+    ) -> int:
         written = 0
         for key, entry in self.pending():
             if not already_journaled(entry.id):

@@ -69,6 +69,7 @@ class Gateway:
         self._reload_lock = asyncio.Lock()
         self._running = False
         self._background: set[asyncio.Task[None]] = set()
+        self._outbox: AuditOutbox | None = None
         self._stall_threshold_s = stall_threshold_s
         self._serve_api = serve_api
         self.api: ApiServer | None = None
@@ -121,7 +122,7 @@ class Gateway:
             asyncio.create_task(self.registry.run_supervision(), name="registry-supervision")
         )
         self._tasks.append(asyncio.create_task(self._prune_periodically(), name="journal-prune"))
-        outbox = AuditOutbox(self.statedb)
+        outbox = self._outbox = AuditOutbox(self.statedb)
         await outbox.drain(self.journal.append, self._journaled)  # `anfang users` meanwhile
         self._tasks.append(
             asyncio.create_task(
@@ -170,8 +171,21 @@ class Gateway:
         return self.journal.reader.find(record_id) is not None
 
     def _audit(self, entry: AuditEntry) -> None:
-        """Operator-log entries from the auth store (logins, user changes) into the journal."""
-        self._journal_later(entry, "journal-audit")
+        """Operator-log entries from the auth store (logins, user changes) into the journal,
+        each after what ``anfang users`` left in the outbox before it."""
+        outbox = self._outbox
+        if outbox is None:
+            self._journal_later(entry, "journal-audit")
+            return
+        task = asyncio.create_task(self._audit_in_order(outbox, entry), name="journal-audit")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _audit_in_order(self, outbox: AuditOutbox, entry: AuditEntry) -> None:
+        try:
+            await outbox.append_after_waiting(entry, self.journal.append, self._journaled)
+        except Exception as exc:  # the journal reports its own faults
+            log.error("could not journal an audit record", error=str(exc))
 
     async def _restore_faults_of_removed_instances(self) -> None:
         """A fault alarm left open by an instance no longer configured is closed, not forgotten."""

@@ -293,3 +293,38 @@ async def test_cli_changes_are_audited_in_the_journal_once(users: Users, tmp_pat
         assert actor.startswith("cli:")
     finally:
         await gw.stop()
+
+
+async def test_a_login_right_after_users_add_is_journaled_after_it(
+    users: Users, tmp_path: Path
+) -> None:
+    """The gateway journals what waits in the outbox before an audit record of its own, so the
+    journal's order is the order things happened in (the login came up to 2 s before)."""
+    from gateway.config.loader import load_config
+    from gateway.host import Gateway
+    from gateway.journal import Filter
+    from gateway.sdk.discovery import discover
+
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text("site: {id: hq}\napi: {port: 0}\n")
+    installed = discover()
+    gw = Gateway(
+        load_config(cfg, installed.classes), installed, data_dir=users.data_dir, serve_api=True
+    )
+    await gw.start()
+    try:
+        users("add", "bob", "--role", "viewer", "--password-stdin", stdin=STRONG)
+        assert await gw.auth.login_async("bob", STRONG, "127.0.0.1") is not None
+
+        def audit() -> list[str]:
+            records = gw.journal.reader.query(Filter.build(types=["audit"]))
+            actions = [r.model.action for r in records]  # type: ignore[union-attr]
+            return [a for a in actions if a != "auth.token_issue"]  # the first start's admin
+
+        for _ in range(100):
+            if len(audit()) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert audit() == ["auth.user_add", "auth.login"]
+    finally:
+        await gw.stop()
