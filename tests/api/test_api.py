@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -470,7 +470,8 @@ async def test_a_reload_reads_the_same_file_and_never_falls_back_to_the_demo(
     assert api.gw.runners["panel"].status.state is InstanceState.RUNNING
     audits = api.gw.journal.reader.query(Filter.build(types=["audit"], kinds=["config"]))
     reloads = [a.content for a in audits]
-    assert [(r.result, r.remote) for r in reloads] == [("ok", "127.0.0.1"), ("refused", "127.0.0.1")]
+    expected = [("ok", "127.0.0.1"), ("refused", "127.0.0.1")]
+    assert [(r.result, r.remote) for r in reloads] == expected
     assert "cannot read" in reloads[1].detail["reason"]
 
 
