@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -162,3 +163,65 @@ class ImpatientListenerPlugin(Plugin[NoConfig]):
             self.ctx.state.set("seqs", seqs + [r.seq for r in batch])
             if batch:
                 self.consumer.commit(batch[-1].seq)
+
+
+class LedgerPlugin(Plugin[NoConfig]):
+    """Uses the journal as connectors and receivers do (head, a read, a command put on record),
+    keeps a counter of its own and reports health: all of which must reach the host."""
+
+    name = "ledger"
+    version = "1.0.0"
+    Config = NoConfig
+    actions = ("test.ledger",)
+
+    def __init__(self, config: NoConfig, ctx: Any) -> None:
+        super().__init__(config, ctx)
+        self.calls = 0
+
+    async def start(self) -> None:
+        self.ctx.registry.upsert_device(
+            f"{self.ctx.site}/ledger-1", kind="relay", plugin=self.ctx.instance_id
+        )
+
+    def health(self) -> dict[str, Any] | None:
+        return {"calls": self.calls}
+
+    async def execute(self, command: Command) -> CommandResult:
+        journal = self.ctx.journal
+        self.calls += 1
+        self.ctx.counters["ledger_calls"] += 1
+        head = journal.head()
+        first = journal.reader.get(1)
+        refused = Command(target=command.target, action="test.refused", issued_by="ledger")
+        seqs = [
+            await journal.append(refused),
+            await journal.append(
+                CommandResult(
+                    command_id=refused.id,
+                    target=refused.target,
+                    action=refused.action,
+                    status=ResultStatus.DENIED,
+                    detail="not allowed here",
+                )
+            ),
+        ]
+        try:
+            await journal.append(
+                Event(kind="test.manual", phase="momentary", priority=4, source=command.target)
+            )
+            event_append = "accepted"
+        except TypeError as exc:
+            event_append = str(exc)
+        return CommandResult(
+            command_id=command.id,
+            target=command.target,
+            action=command.action,
+            status=ResultStatus.OK,
+            data={
+                "head": [head.seq, head.hash_hex],
+                "committed_seq": journal.committed_seq,
+                "first_kind": first.kind if first is not None else None,
+                "appended": seqs,
+                "event_append": event_append,
+            },
+        )

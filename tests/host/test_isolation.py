@@ -42,6 +42,7 @@ from tests.host.isolated_plugins import (
     EchoConfig,
     EchoPlugin,
     ImpatientListenerPlugin,
+    LedgerPlugin,
     ListenerPlugin,
     RoguePlugin,
     StuckPlugin,
@@ -214,6 +215,7 @@ def make_gateway(tmp_path: Path, plugins_yaml: str) -> Gateway:
             ListenerPlugin,
             StuckPlugin,
             ImpatientListenerPlugin,
+            LedgerPlugin,
         ]
     )
     loaded = load_config(cfg, installed.classes)
@@ -316,6 +318,37 @@ async def test_commands_round_trip_to_the_child(tmp_path: Path) -> None:
         await gw.stop()
     after = await plugin.execute(command)
     assert after.status is ResultStatus.FAILED and "not running" in after.detail
+
+
+async def test_the_child_reads_the_journal_puts_commands_on_record_and_reports_its_status(
+    tmp_path: Path,
+) -> None:
+    """``ctx.journal`` in a child: the head and a read of the host's journal file, a command and
+    its refusal appended through the host (events must go through publish); the plugin's own
+    counters and ``health()`` reach the host's metrics and instance list. Before, a child had
+    no ``ctx.journal`` (connectors and receivers quietly did less) and both stayed in it."""
+    gw = make_gateway(tmp_path, "  - {id: book, plugin: ledger, isolation: process}\n")
+    await gw.start()
+    try:
+        runner = gw.runners["book"]
+        await wait_for(lambda: runner.status.state is InstanceState.RUNNING)
+        before = gw.journal.committed_seq
+        result = await gw.dispatch(
+            Command(target="hq/ledger-1", action="test.ledger", issued_by="test")
+        )
+        assert result.status is ResultStatus.OK, result.detail
+        seq, hash_hex = result.data["head"]
+        assert seq >= before and gw.journal.reader.get(seq).hash.hex() == hash_hex
+        assert result.data["committed_seq"] == result.data["appended"][-1], "reads its writes"
+        assert result.data["first_kind"] == gw.journal.reader.get(1).kind
+        refused, answer = (gw.journal.reader.get(s) for s in result.data["appended"])
+        assert refused is not None and refused.kind == "test.refused"
+        assert answer is not None and answer.model.status is ResultStatus.DENIED
+        assert "ctx.publish" in result.data["event_append"]
+        await wait_for(lambda: runner.counters()[0]["ledger_calls"] == 1, 10)
+        await wait_for(lambda: proxy(gw, "book").health() == {"calls": 1}, 10)
+    finally:
+        await gw.stop()
 
 
 async def test_stop_reaps_the_child_and_leaks_no_descriptors(tmp_path: Path) -> None:

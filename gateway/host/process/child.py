@@ -25,6 +25,7 @@ import structlog
 from gateway import logs
 from gateway.host.process.codec import kinds_from_wire
 from gateway.host.process.remote import RemoteContext
+from gateway.host.process.remote_journal import RemoteJournal
 from gateway.host.process.rpc import Endpoint, PeerGoneError
 from gateway.model.command import Command, CommandResult
 from gateway.model.entities import Area, Device
@@ -36,6 +37,8 @@ log = structlog.get_logger("anfang.isolation")
 
 STOP_TIMEOUT_S = 4.0
 """For the plugin's own ``stop`` (the host waits 5 s for the answer, then closes the socket)."""
+STATUS_EVERY_S = 1.0
+"""How often the child checks whether its counters or health changed (sent only if they did)."""
 EXIT_HOST_GONE = 3
 EXIT_TASK_FAILED = 1
 
@@ -62,6 +65,7 @@ class Child:
         self._exit: asyncio.Future[int]
         self._shutdown: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._status: asyncio.Task[None] | None = None
         self._log: structlog.typing.FilteringBoundLogger = log.bind(pid=os.getpid())
 
     async def main(self, sock: socket.socket) -> int:
@@ -108,6 +112,7 @@ class Child:
         cls = load_class(p["plugin_class"])
         config = cls.Config.model_validate(p["config"])
         self._statedb = StateDB(Path(p["data_dir"]) / "state.sqlite3")
+        journal = RemoteJournal(self._link, Path(p["data_dir"]))
         self.ctx = RemoteContext(
             link=self._link,
             instance_id=instance_id,
@@ -118,11 +123,28 @@ class Child:
             devices=[Device.model_validate(d) for d in p["devices"]],
             areas=[Area.model_validate(a) for a in p.get("areas", [])],
             on_task_failed=self._task_failed,
+            journal=journal,
         )
         # The plugin is typed against PluginContext; RemoteContext offers the same API.
         self.plugin = cls(config, cast(PluginContext, self.ctx))
         await self.plugin.start()
+        self._status = asyncio.create_task(self._report_status(), name="status")
         return {"pid": os.getpid()}
+
+    async def _report_status(self) -> None:
+        """Counters and ``health()`` to the host whenever they change (checked each second):
+        the host shows them in /api/v1/metrics and /api/v1/instances as it does for inline
+        plugins."""
+        while self.plugin is not None and self.ctx is not None:
+            try:
+                health = self.plugin.health()
+            except Exception as exc:  # health() must never raise; say so rather than die
+                health = {"error": f"health() raised {type(exc).__name__}: {exc}"}
+            status = self.ctx.status(health)
+            if status is not None:
+                with contextlib.suppress(PeerGoneError):
+                    self._link.notify("status", **status)
+            await asyncio.sleep(STATUS_EVERY_S)
 
     async def _execute(self, p: dict[str, Any]) -> Any:
         if self.plugin is None:
@@ -163,8 +185,13 @@ class Child:
                 await asyncio.wait_for(self.plugin.stop(), STOP_TIMEOUT_S)
             except Exception as exc:
                 self._log.warning("plugin stop failed", error=f"{type(exc).__name__}: {exc}")
+        if self._status is not None:
+            self._status.cancel()
+            await asyncio.gather(self._status, return_exceptions=True)
         if self.ctx is not None:
             await self.ctx.close()
+            if self.ctx.journal is not None:
+                self.ctx.journal.close()
         if self._statedb is not None:
             self._statedb.close()
 

@@ -170,6 +170,10 @@ class IsolatedPlugin(Plugin[BaseModel]):
 
     # -- commands ------------------------------------------------------------------------------
 
+    def health(self) -> dict[str, Any] | None:
+        """The child's ``health()`` as it last reported it (within a second)."""
+        return self._service.health
+
     async def execute(self, command: Command) -> CommandResult:
         link = self._link
         if link is None or link.closed:

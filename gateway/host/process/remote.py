@@ -15,7 +15,7 @@ import itertools
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pydantic_core
 import structlog
@@ -34,6 +34,9 @@ from gateway.registry.registry import number_key
 from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock, SystemClock
 from gateway.sdk.context import ContextBase, PublishError
+
+if TYPE_CHECKING:
+    from gateway.host.process.remote_journal import RemoteJournal
 
 REMOTE_BATCH = 128
 """Records per answer: keeps a frame far below the wire's 16 MiB limit."""
@@ -233,6 +236,12 @@ class RemoteConsumer:
             self._link.notify("close_consumer", consumer=self._cid)
 
 
+HOST_COUNTED = frozenset(
+    {"events_published", "events_rejected", "unregistered_sources", "commands_sent"}
+)
+"""Counters the host's own context keeps for an isolated instance (it carries these out)."""
+
+
 class RemoteContext(ContextBase):
     """Offers what :class:`~gateway.sdk.context.PluginContext` offers a plugin, from a child."""
 
@@ -248,6 +257,7 @@ class RemoteContext(ContextBase):
         devices: list[Device],
         on_task_failed: Callable[[BaseException], None],
         areas: list[Area] | None = None,
+        journal: RemoteJournal | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.plugin_name = plugin_name
@@ -256,6 +266,8 @@ class RemoteContext(ContextBase):
         self.state = state
         self.clock: Clock = SystemClock()
         self.registry = RemoteRegistry(link, site, devices, areas or [])
+        self.journal = journal
+        """Reads of the journal's file, its head, command records appended by the host."""
         self.log = structlog.get_logger(f"anfang.plugin.{plugin_name}").bind(instance=instance_id)
         self.counters: Counter[str] = Counter()
         """Counted in the child; the host counts publishes, refusals and unknown sources too."""
@@ -264,6 +276,7 @@ class RemoteContext(ContextBase):
         self._consumers: list[RemoteConsumer] = []
         self._consumer_ids = itertools.count(1)
         self._on_task_failed = on_task_failed
+        self._last_status: dict[str, Any] | None = None
 
     # -- events --------------------------------------------------------------------------------
 
@@ -303,6 +316,17 @@ class RemoteContext(ContextBase):
 
     async def report_clock(self, device: str, device_time: datetime) -> float:
         return await self.registry.report_clock(device, device_time)
+
+    def status(self, health: dict[str, Any] | None) -> dict[str, Any] | None:
+        """What the host should show for this instance, when it changed since last asked:
+        the plugin's own counters (the host counts publishes itself) and its ``health()``."""
+        own = {k: v for k, v in self.counters.items() if k not in HOST_COUNTED}
+        status = {"counters": own, "health": health}
+        if status == self._last_status:
+            return None
+        self._last_status = status
+        wire: dict[str, Any] = pydantic_core.to_jsonable_python(status)
+        return wire
 
     async def dispatch(self, command: Command) -> CommandResult:
         """Send a command to whichever instance owns its target (journaled by the host)."""

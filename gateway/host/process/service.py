@@ -13,6 +13,8 @@ from typing import Any
 
 from gateway.host.process.codec import filter_from_wire, record_to_wire
 from gateway.host.process.errors import IsolatedPluginError
+from gateway.host.process.remote import HOST_COUNTED
+from gateway.host.process.remote_journal import APPENDABLE
 from gateway.journal import Consumer
 from gateway.model.command import Command
 from gateway.model.event import Event
@@ -39,7 +41,11 @@ class ChildService:
             "commit": self._commit,
             "close_consumer": self._close_consumer,
             "failed": self._failed,
+            "append": self._append,
+            "status": self._status,
         }
+        self.health: dict[str, Any] | None = None
+        """The child's latest ``health()``, what the host shows for the instance."""
 
     async def handle(self, op: str, params: dict[str, Any]) -> Any:
         serve = self._ops.get(op)
@@ -135,6 +141,25 @@ class ChildService:
         consumer = self._consumers.pop(p["consumer"], None)
         if isinstance(consumer, Consumer):
             consumer.close()
+
+    async def _append(self, p: dict[str, Any]) -> int:
+        """A command or result the plugin puts on record itself (the MQTT connector's refusals)."""
+        model = APPENDABLE.get(p["type"])
+        if model is None:
+            raise ValueError(
+                f"an isolated plugin may append {sorted(APPENDABLE)}, not {p['type']!r}"
+            )
+        return await self._ctx.journal.append(model.model_validate(p["record"]))
+
+    # -- what the host shows -------------------------------------------------------------------
+
+    async def _status(self, p: dict[str, Any]) -> None:
+        """The child's own counters (absolute, since its start) and its health."""
+        for name, value in p["counters"].items():
+            if name not in HOST_COUNTED:
+                self._ctx.counters[name] = int(value)
+        health = p.get("health")
+        self.health = health if isinstance(health, dict) else None
 
     # -- failures ------------------------------------------------------------------------------
 

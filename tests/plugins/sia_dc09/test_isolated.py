@@ -109,3 +109,38 @@ def test_the_childs_registry_offers_what_plugins_call() -> None:
     assert {"upsert_device", "heard", "area_of"} <= called  # the scan finds the calls
     missing = sorted(name for name in called if not callable(getattr(RemoteRegistry, name, None)))
     assert missing == []
+
+
+async def _started(tmp_path: Path, text: str) -> Gateway:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(text)
+    installed = discover()
+    gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data")
+    await gw.start()
+    for _ in range(6000):  # up to 60 s on a loaded machine
+        if gw.runners["rx"].status.state is InstanceState.RUNNING:
+            break
+        await asyncio.sleep(0.01)
+    return gw
+
+
+async def test_an_isolated_receiver_recognises_a_repeat_after_a_restart(tmp_path: Path) -> None:
+    """The child reads back what it journaled before the restart (``ctx.journal``), so a frame
+    repeated because its ACK was lost is answered again and journaled once. Without the
+    journal in the child it was journaled twice."""
+    port = free_port()
+    text = CONFIG.format(port=port)
+    frame = build_frame("SIA-DCS", 5, "1234", "#1234|Nri2/BA012", timestamp=datetime.now(UTC))
+    gw = await _started(tmp_path, text)
+    try:
+        assert (await exchange(port, frame))[0][9:20] == b'"ACK"0005L0'
+    finally:
+        await gw.stop()
+    gw = await _started(tmp_path, text)
+    try:
+        assert isinstance(gw.runners["rx"].plugin, IsolatedPlugin)
+        assert (await exchange(port, frame))[0][9:20] == b'"ACK"0005L0'
+        got = gw.journal.reader.query(Filter.build(kinds=["intrusion"]), limit=100)
+        assert len(got) == 1, f"journaled {len(got)} times"
+    finally:
+        await gw.stop()
