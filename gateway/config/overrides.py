@@ -29,11 +29,28 @@ def read_overrides(data_dir: Path) -> dict[str, dict[str, Any]]:
         db.close()
 
 
+def of_site(
+    overrides: dict[str, dict[str, Any]], site: str
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The edits of ``site``'s addresses, and the other sites the data directory has edits for
+    (a config checked against another gateway's data directory, the demo's by default)."""
+    mine = {a: f for a, f in overrides.items() if a.split("/", 1)[0] == site}
+    others = sorted({a.split("/", 1)[0] for a in overrides} - {site})
+    return mine, others
+
+
 def disagreements(config: GatewayConfig, overrides: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per field where an API edit differs from what the YAML pins."""
+    """One line per field where an API edit differs from what the YAML pins; one line for
+    edits that belong to another site (they are not this config's to judge)."""
     pins = {p.address: (i, p) for i, p in enumerate(config.devices)}
+    mine, others = of_site(overrides, config.site.id)
     lines = []
-    for address, fields in sorted(overrides.items()):
+    if others:
+        lines.append(
+            f"the data directory holds API edits for site {', '.join(map(repr, others))}, not "
+            f"{config.site.id!r}: they are left out (give this gateway's --data-dir)"
+        )
+    for address, fields in sorted(mine.items()):
         index, pin = pins.get(address, (None, None))
         for key, value in sorted(fields.items()):
             pinned = getattr(pin, key, None) if pin is not None else None
