@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from gateway.cli.common import CommandError, add_command
 from gateway.cli.configured import EXIT_INVALID, add_config_option, load_or_report
 from gateway.model.common import utcnow
+from gateway.model.entities import ArmingState
 from gateway.model.event import Event
 from gateway.model.kinds import KindError
 from gateway.paths import default_data_dir
@@ -39,6 +40,14 @@ def register(subparsers: Any) -> None:
     add_config_option(t)
     t.add_argument("--event", type=Path, required=True, help="the event as JSON (a file)")
     t.add_argument("--at", default=None, help="judge at this time (ISO 8601)")
+    t.add_argument(
+        "--arming",
+        action="append",
+        default=[],
+        metavar="AREA=STATE",
+        help="judge as if AREA were away, stay or disarmed (repeatable; otherwise the arming "
+        "state the gateway last saved in its data directory)",
+    )
     t.set_defaults(func=run_test)
 
     def usage(args: argparse.Namespace) -> int:
@@ -66,6 +75,21 @@ def _read_event(path: Path, kinds: Any) -> Event:
         raise CommandError(f"{path}: {where}: {first['msg']}", code=EXIT_INVALID) from None
 
 
+def _assume_arming(facts: StaticFacts, given: str) -> None:
+    """``--arming lobby=away``: the dry run's area state, whatever the data directory says."""
+    name, _, state = given.partition("=")
+    area = facts.areas.get(name)
+    if area is None:
+        known = ", ".join(sorted(facts.areas)) or "none"
+        raise CommandError(f"--arming {given!r}: no area {name!r} (areas: {known})", code=2)
+    choices = [s.value for s in ArmingState if s is not ArmingState.UNKNOWN]
+    if state not in choices:
+        raise CommandError(
+            f"--arming {given!r}: the state must be one of {', '.join(choices)}", code=2
+        )
+    facts.areas[name] = area.model_copy(update={"arming": ArmingState(state)})
+
+
 def _moment(text: str | None, event: Event, zone: str) -> datetime:
     if text is None:
         return event.received_at if event.received_at else utcnow()
@@ -86,6 +110,8 @@ def run_test(args: argparse.Namespace) -> int:
     event = _read_event(args.event, installed.kinds)
     data_dir = Path(args.data_dir or g.data_dir or default_data_dir()).expanduser()
     facts = StaticFacts.from_data_dir(g, data_dir)
+    for given in args.arming:
+        _assume_arming(facts, given)
     at = _moment(args.at, event, g.site.timezone)
     verdicts = dry_run(g.rules, event, at, facts, installed.kinds, g.site.timezone)
     local = at.astimezone(ZoneInfo(g.site.timezone))

@@ -161,6 +161,24 @@ def test_dry_run_explains_a_disarmed_area_and_fills_in_templates(
     assert 'send door.unlock to branch-01/door-1 {"area": "branch-01/lobby"}' in out
 
 
+def test_dry_run_judges_as_if_an_area_were_armed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--arming lobby=away`` overrides what the data directory says (here: disarmed), so an
+    installer can try the after-hours rule on a site that is open right now."""
+    cfg = write(tmp_path)
+    data = armed_data_dir(tmp_path, ArmingState.DISARMED)
+    event = event_file(tmp_path, kind="intrusion", source="branch-01/panel-1/zone-2", area="1")
+    argv = ["--data-dir", str(data), "rules", "test", "-c", str(cfg), "--event", str(event)]
+    assert main([*argv, "--at", "2026-03-02T21:30", "--arming", "lobby=away"]) == 0
+    out = capsys.readouterr().out
+    assert "1 rule(s) match:\n  after-hours-intrusion" in out
+    assert main([*argv, "--arming", "lobby=armed"]) == 2
+    assert "must be one of away, stay, disarmed" in capsys.readouterr().err
+    assert main([*argv, "--arming", "hall=away"]) == 2
+    assert "no area 'hall' (areas: lobby" in capsys.readouterr().err
+
+
 def test_dry_run_rejects_a_bad_event_cleanly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
