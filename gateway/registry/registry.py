@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 import structlog
@@ -24,6 +25,7 @@ from gateway.registry.areas import Change
 from gateway.registry.areas import apply as apply_change
 from gateway.registry.statedb import StateDB
 from gateway.sdk.clock import Clock
+from gateway.sdk.site_view import SiteView
 
 log = structlog.get_logger("anfang.registry")
 
@@ -106,6 +108,14 @@ class Registry:
         now = clock.monotonic()
         for address in self.devices:
             self._heard[address] = now  # supervision restarts its count at startup
+
+    async def site_view(self) -> SiteView:
+        """Every device, area and point, live and read-only (a copy in an isolated plugin)."""
+        return SiteView(
+            MappingProxyType(self.devices),
+            MappingProxyType(self.areas),
+            MappingProxyType(self.points),
+        )
 
     # -- devices and points -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from gateway.sdk.conformance import ConformanceSpec
 from gateway.sdk.context import PluginContext, PublishError
 from gateway.sdk.hookspecs import hookimpl, hookspec
 from gateway.sdk.plugin import NoConfig, Plugin
+from gateway.sdk.site_view import SiteView
 
 __all__ = [
     "Clock",
@@ -22,6 +23,7 @@ __all__ = [
     "Plugin",
     "PluginContext",
     "PublishError",
+    "SiteView",
     "SystemClock",
     "hookimpl",
     "hookspec",

@@ -21,9 +21,9 @@ from paho.mqtt.properties import Properties
 
 from gateway.journal import Filter
 from gateway.model.command import Command, CommandResult
-from gateway.model.entities import Area, Device, Point
+from gateway.model.entities import Area, Device
 from gateway.model.kinds import KindSpec, Phase
-from gateway.sdk import Plugin, PluginContext
+from gateway.sdk import Plugin, PluginContext, SiteView
 from plugins.mqtt.backoff import Backoff
 from plugins.mqtt.commands import Answer, CommandHandler
 from plugins.mqtt.config import MqttConfig
@@ -63,6 +63,9 @@ class MqttPlugin(Plugin[MqttConfig]):
         self.issuer = f"mqtt:{ctx.instance_id}"
         self.client_id = config.client_id or f"anfang-{ctx.site}-{ctx.instance_id}"
         self.retained = RetainedState(self.topics)
+        self._site = SiteView()
+        """The site as the registry had it at the last state pass (one read per pass, the same
+        inline and in a child, where the registry's own dicts hold only this instance's)."""
         self.discovery = (
             Discovery(self.topics, config.discovery.prefix, ctx.site, self.version)
             if config.discovery.enabled
@@ -257,6 +260,7 @@ class MqttPlugin(Plugin[MqttConfig]):
             if stalled > self.config.publish_timeout_s:
                 self.ctx.counters["puback_timeouts"] += 1
                 raise aiomqtt.MqttError(f"no PUBACK for {stalled:.0f} s; reconnecting")
+            self._site = await self.ctx.registry.site_view()
             messages = self.retained.changes(self._devices(), self._areas())
             await self._publish_all(client, messages, self.retained.published)
             if self.discovery is not None:
@@ -281,17 +285,14 @@ class MqttPlugin(Plugin[MqttConfig]):
                 done(m)
 
     def _devices(self) -> list[Device]:
-        devices: dict[str, Device] = getattr(self.ctx.registry, "devices", {})
-        return list(devices.values())
+        return list(self._site.devices.values())
 
     def _areas(self) -> list[Area]:
-        areas: dict[str, Area] = getattr(self.ctx.registry, "areas", {})
-        return list(areas.values())
+        return list(self._site.areas.values())
 
     def _discovery_configs(self) -> list[Message]:
         assert self.discovery is not None
-        devices: dict[str, Device] = getattr(self.ctx.registry, "devices", {})
-        points: dict[str, Point] = getattr(self.ctx.registry, "points", {})
+        devices, points = self._site.devices, self._site.points
         out = [
             self.discovery.area(area, devices.get(area.device) if area.device else None)
             for area in self._areas()
@@ -310,8 +311,7 @@ class MqttPlugin(Plugin[MqttConfig]):
         """New numeric values announce their sensor before their first reading."""
         if self.discovery is None:
             return []
-        devices: dict[str, Device] = getattr(self.ctx.registry, "devices", {})
-        owner = devices.get("/".join(source.split("/")[:2]))
+        owner = self._site.devices.get("/".join(source.split("/")[:2]))
         out = []
         for key in values:
             if self.discovery.note_sensor(source, key):

@@ -34,6 +34,7 @@ from gateway.registry.registry import number_key
 from gateway.registry.statedb import StateStore
 from gateway.sdk.clock import Clock, SystemClock
 from gateway.sdk.context import ContextBase, PublishError
+from gateway.sdk.site_view import SiteView
 
 if TYPE_CHECKING:
     from gateway.host.process.remote_journal import RemoteJournal
@@ -139,6 +140,18 @@ class RemoteRegistry:
             if named is not None and named.device in (None, device):
                 return named
         return self.areas.get(source)
+
+    async def site_view(self) -> SiteView:
+        """The whole site as the host's registry has it now (a copy, fetched per call)."""
+        raw = await call(self._link, "site_view")
+        devices = [Device.model_validate(d) for d in raw["devices"]]
+        areas = [Area.model_validate(a) for a in raw["areas"]]
+        points = [Point.model_validate(p) for p in raw["points"]]
+        return SiteView(
+            devices={d.address: d for d in devices},
+            areas={a.address: a for a in areas},
+            points={p.address: p for p in points},
+        )
 
     async def heard(self, address: str) -> None:
         """The device (or one of its points) spoke: the host's supervision, which journals a

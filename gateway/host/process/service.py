@@ -31,6 +31,7 @@ class ChildService:
             "publish": self._publish,
             "report_clock": self._report_clock,
             "heard": self._heard,
+            "site_view": self._site_view,
             "dispatch": self._dispatch,
             "upsert_device": self._upsert_device,
             "upsert_point": self._upsert_point,
@@ -75,6 +76,14 @@ class ChildService:
 
     async def _heard(self, p: dict[str, Any]) -> None:
         await self._ctx.registry.heard(p["address"])
+
+    async def _site_view(self, p: dict[str, Any]) -> dict[str, Any]:
+        view = await self._ctx.registry.site_view()
+        return {
+            "devices": [d.model_dump(mode="json") for d in view.devices.values()],
+            "areas": [a.model_dump(mode="json") for a in view.areas.values()],
+            "points": [pt.model_dump(mode="json") for pt in view.points.values()],
+        }
 
     async def _dispatch(self, p: dict[str, Any]) -> Any:
         result = await self._ctx.dispatch(Command.model_validate(p["command"]))
