@@ -72,6 +72,18 @@ def intrusion(n: int, source: str = "hq/panel-1/zone-1", **fields: Any) -> Event
     )
 
 
+def armed_stay() -> Event:
+    """The test panel arms its area 1 (the vault in the tests' config) in stay mode."""
+    return Event(
+        kind="arming.armed",
+        phase=Phase.STATUS,
+        priority=4,
+        source="hq/panel-1",
+        area="1",
+        data={"mode": "stay"},
+    )
+
+
 @dataclass
 class Received:
     topic: str

@@ -14,6 +14,7 @@ from gateway.model.event import Event
 from tests.plugins.mqtt.broker import Broker
 from tests.plugins.mqtt.helpers import (
     Platform,
+    armed_stay,
     check_complete_and_ordered,
     connector,
     eventually,
@@ -83,16 +84,7 @@ async def test_events_and_retained_state_on_their_topics(
 async def test_area_state_follows_a_panel_arming(tmp_path: Path, broker: Broker) -> None:
     gw = gateway_for(tmp_path, {"port": broker.port}, panel=True, areas=AREAS)
     async with running(gw), Platform(broker.port, ("anfang/areas/#",)) as platform:
-        await gw.journal.append(
-            Event(
-                kind="arming.armed",
-                phase="status",
-                priority=4,
-                source="hq/panel-1",
-                area="1",
-                data={"mode": "stay"},
-            )
-        )
+        await gw.journal.append(armed_stay())
         await platform.wait_for(lambda ms: any(m.json()["arming"] == "stay" for m in ms))
 
 

@@ -15,11 +15,10 @@ from gateway.config.loader import load_config
 from gateway.host import Gateway
 from gateway.host.process import IsolatedPlugin
 from gateway.journal import Filter
-from gateway.model.event import Event
 from gateway.sdk.discovery import discover
 from tests.host.plugins import PanelPlugin
 from tests.plugins.mqtt.broker import Broker
-from tests.plugins.mqtt.helpers import Platform, eventually, running
+from tests.plugins.mqtt.helpers import Platform, armed_stay, eventually, running
 
 
 def isolated_gateway(tmp_path: Path, broker: Broker) -> Gateway:
@@ -69,16 +68,7 @@ async def test_an_isolated_connector_mirrors_the_site_and_the_journal(
             return len({m.topic for m in platform.messages if m.topic.startswith(prefix)})
 
         await eventually(lambda: zones() == 3)  # the panel's three zones
-        await gw.journal.append(
-            Event(
-                kind="arming.armed",
-                phase="status",
-                priority=4,
-                source="hq/panel-1",
-                area="1",
-                data={"mode": "stay"},
-            )
-        )
+        await gw.journal.append(armed_stay())
         await platform.wait_for(
             lambda ms: any(
                 m.topic == "anfang/areas/hq/vault/state" and m.json()["arming"] == "stay"
