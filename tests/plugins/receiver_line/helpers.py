@@ -28,23 +28,24 @@ def installed() -> Any:
     return discover(extra=[ReceiverLinePlugin])
 
 
-def write_config(tmp_path: Path, config: dict[str, Any]) -> Path:
+def write_config(tmp_path: Path, config: dict[str, Any], isolation: str = "inline") -> Path:
     path = tmp_path / "anfang.yaml"
-    doc = {
-        "site": {"id": "hq"},
-        "plugins": [{"id": INSTANCE, "plugin": "receiver_line", "config": config}],
-    }
+    entry = {"id": INSTANCE, "plugin": "receiver_line", "isolation": isolation, "config": config}
+    doc = {"site": {"id": "hq"}, "plugins": [entry]}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
 
 async def start_gateway(
-    tmp_path: Path, config: dict[str, Any], clock: ManualClock | None = None
+    tmp_path: Path,
+    config: dict[str, Any],
+    clock: ManualClock | None = None,
+    isolation: str = "inline",
 ) -> Gateway:
     found = installed()
     kw: dict[str, Any] = {} if clock is None else {"clock": clock}
     gw = Gateway(
-        load_config(write_config(tmp_path, config), found.classes),
+        load_config(write_config(tmp_path, config, isolation), found.classes),
         found,
         data_dir=tmp_path / "data",
         **kw,

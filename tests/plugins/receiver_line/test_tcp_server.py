@@ -3,6 +3,7 @@ receiver of ``peer.py`` — hand-written, as no receiver program exists to run."
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -232,17 +233,25 @@ async def test_a_repeat_after_a_lost_ack_is_acked_not_journaled_twice(tmp_path: 
         await gw.stop()
 
 
-async def test_a_repeat_after_a_gateway_restart_is_not_journaled_twice(tmp_path: Path) -> None:
-    gw = await start_gateway(tmp_path, CONFIG)
+@pytest.mark.parametrize("isolation", ["inline", "process"])
+async def test_a_repeat_after_a_gateway_restart_is_not_journaled_twice(
+    tmp_path: Path, isolation: str
+) -> None:
+    """The bridge reads back the last line it journaled; in a child too (``ctx.journal``),
+    where it once had no journal and journaled the repeat a second time."""
+    with socket.socket() as s:  # a fixed port: an isolated bridge's socket is in its child
+        s.bind(("127.0.0.1", 0))
+        config = {**CONFIG, "port": s.getsockname()[1]}
+    gw = await start_gateway(tmp_path, config, isolation=isolation)
     try:
-        peer = await connect(server_port(gw))
+        peer = await connect(config["port"])
         assert await peer.exchange(ALARM) == ACK
         await peer.close()
     finally:
         await gw.stop()  # the gateway went down before the receiver read the ACK
-    gw = await start_gateway(tmp_path, CONFIG)
+    gw = await start_gateway(tmp_path, config, isolation=isolation)
     try:
-        peer = await connect(server_port(gw))
+        peer = await connect(config["port"])
         try:
             assert await peer.exchange(ALARM) == ACK
         finally:
