@@ -42,7 +42,6 @@ def check_headers(headers: dict[str, str], reserved: frozenset[str] = RESERVED) 
 class WebhookConfig(NotifierConfig):
     url: str = Field(description="where to POST (http or https; use https off this machine)")
     secret: SecretStr = Field(
-        min_length=16,
         description="shared HMAC-SHA256 key for X-Anfang-Signature (use ${ENV}; 16+ chars)",
     )
     headers: dict[str, str] = Field(
@@ -54,6 +53,14 @@ class WebhookConfig(NotifierConfig):
     proxy: str | None = Field(
         default=None, description="HTTP proxy URL; environment proxies are ignored"
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        length = len(value.get_secret_value())
+        if length < 16:
+            raise ValueError(f"must be at least 16 characters (it has {length})")
+        return value
 
     @field_validator("url")
     @classmethod

@@ -64,3 +64,22 @@ def test_rendering_escapes_each_value_for_where_it_goes() -> None:
     assert template.render("{text}", {"text": "a\r\nInjected: 1"}, template.header_escape) == (
         "a  Injected: 1"
     )
+
+
+def test_extension_characters_count_two_septets_and_keep_the_text_gsm() -> None:
+    """``[`` and ``]`` (every escalation subject) are GSM extension characters: two septets
+    each, not a reason to measure the text as UCS-2 (70 characters), which cut the zone off."""
+    subject = "[hold-up grade 1] not acknowledged: Panic Alarm"
+    text = sms_text(subject, "Where: hq/acct-1234/zone-3 " + "x" * 300, 1)
+    assert "Where: hq/acct-1234/zone-3" in text
+    assert text.endswith("...")
+    assert len(text) + 2 == 160, "158 characters, two of them two septets each"
+    fits = sms_text("{a}", "b" * 153, 1)
+    assert fits == "{a}: " + "b" * 153, "158 characters, 160 septets: not cut"
+    assert sms_text("{a}", "b" * 154, 1).endswith("..."), "161 septets: cut"
+
+
+def test_a_character_beyond_the_bmp_takes_two_ucs2_units() -> None:
+    text = sms_text("报警", "🔥" * 100, 1)
+    assert text.endswith("…")
+    assert len(text.encode("utf-16-le")) // 2 <= 70

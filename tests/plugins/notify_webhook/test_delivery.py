@@ -173,7 +173,7 @@ async def test_an_unreachable_receiver_is_retried_until_it_answers(tmp_path: Pat
     [
         ({"url": "ftp://example.com/x"}, "plugins[0].config.url", "http or https"),
         ({"url": "not a url"}, "plugins[0].config.url", ""),
-        ({"secret": "short"}, "plugins[0].config.secret", "at least 16"),
+        ({"secret": "short"}, "plugins[0].config.secret", "at least 16 characters (it has 5)"),
         ({"headers": {"X-A": "one\r\nInjected: yes"}}, "plugins[0].config.headers", "one line"),
         ({"headers": {"X-Anfang-Signature": "x"}}, "plugins[0].config.headers", "set by the"),
         ({"headers": {"bad name": "x"}}, "plugins[0].config.headers", "not a header name"),
