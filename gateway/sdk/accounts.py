@@ -56,12 +56,17 @@ def account_decode_context(site: str, device: str, known: bool, now: datetime) -
 
 def ensure_panel_area(registry: Registry, seen: set[str], device: str, number: str) -> None:
     """Register area ``number`` of panel ``device`` the first time it is reported (``seen``
-    remembers which were done, so a busy panel costs one set lookup)."""
+    remembers which were done, so a busy panel costs one set lookup).
+
+    Areas live under the gateway's site, so a panel of an account mapped to another site
+    (``branch-01/acct-1234`` on gateway ``branch``) names its areas with that site too:
+    without it, the same account number on two sites shared one area, its arming state and
+    its latched zones."""
     key = f"{device}#{number}"
     if key in seen:
         return
     if registry.area_of(device, number) is None:
-        registry.upsert_area(
-            f"{device.split('/')[1]}-area-{number}", device=device, local_id=number
-        )
+        site, panel = device.split("/")[:2]
+        prefix = panel if site == registry.site else f"{site}-{panel}"
+        registry.upsert_area(f"{prefix}-area-{number}", device=device, local_id=number)
     seen.add(key)

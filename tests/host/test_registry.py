@@ -121,3 +121,23 @@ async def test_which_sources_may_belong_to_an_area_is_known_from_the_address(
         reg.upsert_area("lobby")  # not bound to a panel: any event's area field may name it
         assert reg.may_have_area("hq/cam-1")
         assert reg.area_of("hq/cam-1", "lobby") is not None
+
+
+async def test_the_same_account_on_two_sites_gets_two_areas(data_dir: Path) -> None:
+    """Account 1234 on the gateway's own site and on branch-01 (an account's ``site:``): each
+    panel's area 1 is its own. They shared one before, whose device and arming went to
+    whichever panel spoke last."""
+    from gateway.sdk.accounts import ensure_panel_area
+
+    async with await Journal.open(data_dir) as journal:
+        reg = Registry("branch", ManualClock(), StateDB(data_dir / "state.sqlite3"), journal.append)
+        seen: set[str] = set()
+        for device in ("branch/acct-1234", "branch-01/acct-1234", "branch/acct-1234"):
+            ensure_panel_area(reg, seen, device, "1")
+        ensure_panel_area(reg, set(), "branch-01/acct-1234", "1")  # as after a restart
+        here = reg.area_of("branch/acct-1234", "1")
+        there = reg.area_of("branch-01/acct-1234", "1")
+        assert here is not None and there is not None
+        assert (here.name, here.device) == ("acct-1234-area-1", "branch/acct-1234")
+        assert (there.name, there.device) == ("branch-01-acct-1234-area-1", "branch-01/acct-1234")
+        assert len(reg.areas) == 2

@@ -77,6 +77,7 @@ class RemoteRegistry:
     def __init__(self, link: Endpoint, site: str, devices: list[Device], areas: list[Area]) -> None:
         self._link = link
         self._site = site
+        self.site = site
         self.devices: dict[str, Device] = {d.address: d for d in devices}
         self.areas: dict[str, Area] = {a.address: a for a in areas}
         """The site's areas as the host had them at start, plus this instance's own upserts."""
