@@ -27,6 +27,11 @@ class AccountConfig(PanelAccountConfig):
         default=None,
         description="the panel sends local time in this IANA zone (a vendor quirk); default UTC",
     )
+    plain_allowed: bool = Field(
+        default=False,
+        description="with a key: also accept unencrypted frames (by default they get DUH, so a "
+        "key means no one can send this panel's alarms, or its link tests, in the clear)",
+    )
 
     @model_validator(mode="after")
     def _one_key(self) -> AccountConfig:

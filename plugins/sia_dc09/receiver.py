@@ -33,6 +33,7 @@ from plugins.sia_dc09.dc09 import (
     Key,
     Reason,
     Token,
+    Variant,
     Variants,
     build_ack,
     build_duh,
@@ -66,6 +67,8 @@ class Account:
     known: bool
     name: str | None = None
     supervision_s: float | None = None
+    plain_allowed: bool = True
+    """False for an account with a key (unless configured): its unencrypted frames get DUH."""
 
     device: str = field(init=False, repr=False, compare=False)
     """The panel's registry address (asked for several times per frame: made once)."""
@@ -91,6 +94,7 @@ def accounts_from(config: ReceiverConfig, default_site: str) -> dict[str, Accoun
             known=True,
             name=a.name,
             supervision_s=a.supervision_s,
+            plain_allowed=_key(a) is None or a.plain_allowed,
         )
     return out
 
@@ -178,6 +182,23 @@ class Receiver:
             self.counters["duh_unknown_account"] += 1
             log.warning("frame from an unknown account refused (strict)", account=account.account)
             return build_duh(message)
+        if not message.encrypted and not account.plain_allowed:
+            self.counters["duh_plain_for_keyed_account"] += 1
+            log.warning(
+                "unencrypted frame for an account with a key refused",
+                instance=self.instance,
+                account=account.account,
+                token=str(message.token),
+            )
+            return build_duh(message)
+        if Variant.DATA_ACCOUNT_DIFFERS in message.variants_seen:
+            self.counters["data_account_differs"] += 1
+            log.warning(
+                "the data block names another account than the header; journaled under the "
+                "header's and flagged",
+                instance=self.instance,
+                account=account.account,
+            )
         return await self._accept(message, account, now, fp, repeat)
 
     def refuse(self, exc: Dc09Error, now: datetime, frame: bytes = b"") -> bytes:
@@ -186,7 +207,14 @@ class Receiver:
         self.counters[f"{response.lower()}_{exc.reason.value}"] += 1
         if self._refusals_logged < REFUSALS_LOGGED:
             self._refusals_logged += 1
-            log.info("frame refused", answer=response, reason=exc.reason.value, detail=str(exc))
+            log.info(
+                "frame refused",
+                instance=self.instance,
+                account=exc.header.account if exc.header is not None else None,
+                answer=response,
+                reason=exc.reason.value,
+                detail=str(exc),
+            )
         binary = binary_crc_of(frame)
         if response == "DUH" and exc.header is not None:
             return build_duh(exc.header, binary_crc=binary)

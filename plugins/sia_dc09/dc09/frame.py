@@ -212,7 +212,7 @@ def _message(
     if encrypted and when is None:
         raise Dc09Error(Reason.TIMESTAMP, "an encrypted message must carry a timestamp")
     if data or token is not Token.NULL:
-        _check_data_account(token, data, variants, seen)
+        _check_data_account(token, data, variants, seen, header.account)
     timestamp = None
     if when is not None:
         local = variants.local_time
@@ -299,11 +299,18 @@ def _split_blocks(tail: str) -> tuple[str, dict[str, str], str | None]:
     return data, xdata, rest or None
 
 
-def _check_data_account(token: Token, data: str, variants: Variants, seen: list[Variant]) -> None:
+def _check_data_account(
+    token: Token, data: str, variants: Variants, seen: list[Variant], account: str
+) -> None:
     """SIA-DCS: ``#acct|N…``; ADM-CID: ``#acct|QXYZ GG CCC``; NULL: empty or the same."""
     if not data:
         raise Dc09Error(Reason.FORMAT, f"a {token} message needs a data block, got []")
-    if _DATA_ACCOUNT.match(data):
+    named = _DATA_ACCOUNT.match(data)
+    if named:
+        # A link test's data block carries nothing (panels send "#0000|…"): only a report's
+        # account is compared.
+        if token is not Token.NULL and named.group(0)[1:-1].upper() != account.upper():
+            seen.append(Variant.DATA_ACCOUNT_DIFFERS)
         return
     if not variants.data_without_account:
         raise Dc09Error(

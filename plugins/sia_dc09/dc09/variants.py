@@ -31,6 +31,10 @@ class Variant(StrEnum):
     DATA_WITHOUT_ACCOUNT = "data_without_account"
     PAD_WITHOUT_BAR = "pad_without_bar"
     LOCAL_TIME = "local_time"
+    DATA_ACCOUNT_DIFFERS = "data_account_differs"
+    """Not a tolerance to configure: a frame whose data block names another account than its
+    header. It is accepted (an alarm is never dropped for it) under the header's account, and
+    flagged so the centre sees it."""
 
 
 @dataclass(frozen=True, slots=True)

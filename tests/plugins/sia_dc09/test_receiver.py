@@ -38,16 +38,23 @@ plugins:
       strict: {strict}
       accounts:
         - {{account: "1234", name: Branch panel, supervision_s: 30}}
-        - {{account: "5678", key_hex: "{key}"}}
+        - {{account: "5678", key_hex: "{key}", plain_allowed: {plain_allowed}}}
         - {{account: "9ABC", site: annex}}
 """
 
 
 async def start_gateway(
-    tmp_path: Path, *, strict: bool = False, clock: ManualClock | None = None
+    tmp_path: Path,
+    *,
+    strict: bool = False,
+    clock: ManualClock | None = None,
+    plain_allowed: bool = False,
 ) -> Gateway:
     cfg = tmp_path / "anfang.yaml"
-    cfg.write_text(CONFIG.format(strict=str(strict).lower(), key=KEY_TEXT))
+    text = CONFIG.format(
+        strict=str(strict).lower(), key=KEY_TEXT, plain_allowed=str(plain_allowed).lower()
+    )
+    cfg.write_text(text)
     installed = discover()
     kw: dict[str, Any] = {} if clock is None else {"clock": clock}
     gw = Gateway(load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data", **kw)
@@ -141,6 +148,42 @@ async def test_encrypted_frames_and_the_timestamp_window(gateway: Gateway) -> No
     assert b'"NAK"0000R0L0A0[]_' in late
     assert [e.kind for e in events(gateway)] == ["fire"]
     assert receiver(gateway).ctx.counters["nak_timestamp"] == 1
+
+
+async def test_an_account_with_a_key_refuses_frames_in_the_clear(gateway: Gateway) -> None:
+    """With a key configured, no one may send the panel's alarms (or its link tests, which
+    keep supervision quiet) unencrypted: DUH, counted, nothing journaled. They were ACKed."""
+    plain = build_frame("SIA-DCS", 5, "5678", "#5678|Nri2/BA004", timestamp=now())
+    link_test = build_frame("NULL", 6, "5678", "", timestamp=now())
+    answers = await send_tcp(gateway, plain, link_test)
+    assert [a[9:20] for a in answers] == [b'"DUH"0005L0', b'"DUH"0006L0']
+    assert receiver(gateway).ctx.counters["duh_plain_for_keyed_account"] == 2
+    assert events(gateway) == []
+
+
+async def test_plain_frames_for_a_keyed_account_when_configured(tmp_path: Path) -> None:
+    gw = await start_gateway(tmp_path, plain_allowed=True)
+    try:
+        plain = build_frame("SIA-DCS", 5, "5678", "#5678|Nri2/BA004", timestamp=now())
+        (answer,) = await send_tcp(gw, plain)
+        assert answer[9:20] == b'"ACK"0005L0'
+        assert [e.source for e in events(gw)] == ["hq/acct-5678/zone-4"]
+    finally:
+        await gw.stop()
+
+
+async def test_a_data_block_naming_another_account_is_journaled_and_flagged(
+    gateway: Gateway,
+) -> None:
+    """Never dropped (it may be a real alarm), journaled under the header's account, and
+    flagged so the centre sees the panel is misconfigured — or the frame forged."""
+    frame = build_frame("SIA-DCS", 8, "1234", "#9999|Nri1/BA012", timestamp=now())
+    (answer,) = await send_tcp(gateway, frame)
+    assert answer[9:20] == b'"ACK"0008L0'
+    (event,) = events(gateway)
+    assert event.source == "hq/acct-1234/zone-12"
+    assert "data_account_differs" in event.data["dc09"]["variants"]
+    assert receiver(gateway).ctx.counters["data_account_differs"] == 1
 
 
 async def test_udp_frames_are_answered_to_the_sender(gateway: Gateway) -> None:
