@@ -30,6 +30,8 @@ from plugins.modbus.scheduler import DeviceRuntime, Line
 NAMED_ACTIONS = ("ups.self_test", "outlet.on", "outlet.off")
 """Profile actions with a name every UPS profile may implement; others go via modbus.action."""
 HEARD_EVERY_S = 1.0
+HEALTH_DEVICES = 100
+"""Devices shown in ``health()`` (an operator's page, not a dump of a large site)."""
 STATE_KEY = "active"
 
 
@@ -170,6 +172,20 @@ class ModbusPlugin(Plugin[ModbusConfig]):
         supervision = dev.supervision_s or max(5.0, 3 * min(intervals) + timeout / 1000)
         self.ctx.registry.supervise(runtime.address, supervision)
 
+    def health(self) -> dict[str, Any] | None:
+        """Each device: answering or not, what is wrong now, its counters (for /instances)."""
+        return {
+            "devices": {
+                address: {
+                    "online": d.online,
+                    "last_error": d.last_error,
+                    "troubles": dict(d.troubles),
+                    "counters": dict(d.counters),
+                }
+                for address, d in sorted(self.devices.items())[:HEALTH_DEVICES]
+            }
+        }
+
     # -- from the lines (synchronous, never blocks a line) ---------------------------------------
 
     def _sink(self, device: DeviceRuntime, block: Block, words: list[int]) -> None:
@@ -180,6 +196,8 @@ class ModbusPlugin(Plugin[ModbusConfig]):
             device.counters["value_problems"] += len(outcome.problems)
             self.ctx.counters["value_problems"] += len(outcome.problems)
             device.last_error = outcome.problems[-1]
+        if outcome.problems or device.troubles:  # a string per block only when it matters
+            device.trouble(block.describe(), "; ".join(outcome.problems) or None)
         due = now - self._heard_at.get(device.address, -HEARD_EVERY_S) >= HEARD_EVERY_S
         if outcome or due:
             self._heard_at[device.address] = now

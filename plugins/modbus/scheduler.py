@@ -26,6 +26,10 @@ from plugins.modbus.profile import Profile
 ILLEGAL_DATA_ADDRESS = 0x02
 log = structlog.get_logger("anfang.plugin.modbus")
 
+SILENT_KINDS = frozenset({"no_response", "link_error", "link_down"})
+"""Failures that mean nobody answered: counted, and logged once as the device going offline,
+not once per block. A unit that answers badly (exception, garbled, wrong unit) is logged."""
+
 
 @dataclass(eq=False)
 class Job:
@@ -49,6 +53,23 @@ class DeviceRuntime:
     last_error: str | None = None
     jobs: list[Job] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
+    troubles: dict[str, str] = field(default_factory=dict)
+    """What is wrong now, by where (a block, the link): logged when it starts or changes and
+    when it ends, not on every poll."""
+
+    def trouble(self, where: str, problem: str | None) -> None:
+        """Note the state of ``where`` (None: fine); log a change of it."""
+        before = self.troubles.get(where)
+        if problem == before:
+            return
+        if problem is None:
+            del self.troubles[where]
+            log.info("modbus values good again", device=self.address, where=where)
+            return
+        self.troubles[where] = problem
+        log.warning(
+            "modbus device answered badly", device=self.address, where=where, problem=problem
+        )
 
     def plan(self) -> None:
         """One job per block, blocks planned per polling interval."""
@@ -182,6 +203,8 @@ class Line:
         self.counters[kind] += 1
         job.device.counters[kind] += 1
         job.device.last_error = str(exc)
+        if kind not in SILENT_KINDS:  # a unit that does not answer: its offline state is logged
+            job.device.trouble(job.block.describe(), f"{kind}: {exc}")
         self._reschedule(job)
 
     def _reschedule(self, job: Job) -> None:

@@ -168,3 +168,26 @@ async def test_commands_to_the_dead_unit_fail_with_a_reason(gateway: Gateway) ->
     result = await gateway.dispatch(cmd(DEAD, "ups.self_test"))
     assert result.status is ResultStatus.FAILED
     assert "no response" in result.detail
+
+
+async def test_values_out_of_range_are_logged_once_per_change_and_shown_in_health(
+    gateway: Gateway, ups: tuple[SimServer, ApcUps], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As docs/plugins/modbus.md says: counted per device, logged when it starts and when it
+    ends (not on every poll), and what is wrong now is in the instance's health. It was only
+    counted, in counters nobody could see."""
+    server, _ = ups
+    runtime = plugin(gateway).devices[UPS]
+    await wait_for(lambda: telemetry(gateway, UPS, "battery_charge") == [100.0])
+    await server.set(1, 130, [120 * 512])  # 120 %: over the profile's max of 100
+    await wait_for(lambda: runtime.counters["value_problems"] >= 3)  # three polls at least
+    health = plugin(gateway).health()
+    assert health is not None
+    troubles = health["devices"][UPS]["troubles"]
+    assert any("battery_charge" in problem for problem in troubles.values()), troubles
+    assert health["devices"][UPS]["counters"]["value_problems"] >= 3
+    await server.set(1, 130, [90 * 512])
+    await wait_for(lambda: not runtime.troubles)
+    out = capsys.readouterr().out
+    assert out.count("modbus device answered badly") == 1, out
+    assert out.count("modbus values good again") == 1
