@@ -40,6 +40,9 @@ COMMIT_EVERY_S = 0.05
 """The cursor is handed to the journal at most this often (each is a write); ``acked`` in the
 instance state is what prevents a resend, so a lagging cursor costs nothing."""
 LOGGED_PER_REASON = 20
+NAKS_BEFORE_WARNING = 3
+"""NAKs in a row for one event before it is logged: a wrong key or account NAKs forever, and
+the counters alone gave an installer no sign of it."""
 """Failures are logged one by one up to this many per reason, then only counted."""
 
 
@@ -98,6 +101,8 @@ class ReceiverForwarder:
         self.first_ack_at: dict[Role, float] = {}
         """Monotonic time of the first ACK of an event on each path (what the bench reads)."""
         self._logged: Counter[str] = Counter()
+        self.nak_streak = 0
+        """NAKs in a row for the event being sent: the receiver keeps refusing it."""
         self._committed_at = 0.0
         self._ready: deque[JournalRecord] = deque()
         """Read from the journal, not yet taken by a worker."""
@@ -237,6 +242,11 @@ class ReceiverForwarder:
                 delay = min(delay * 2, self.settings.retry_max_delay_s)
                 continue
             if reply.answer is Answer.ACK:
+                if naks >= NAKS_BEFORE_WARNING:
+                    self.log.info(
+                        "the receiver accepts events again", after_naks=naks, role=role.value
+                    )
+                self.nak_streak = 0
                 self._count("acked")
                 self.acked_on[role] += 1
                 self.first_ack_at.setdefault(role, self.hooks.monotonic())
@@ -253,6 +263,15 @@ class ReceiverForwarder:
                 return
             # NAK: adopt the receiver's clock and send again; repeated NAKs back off
             self._count("nak")
+            self.nak_streak += 1
+            if naks + 1 == NAKS_BEFORE_WARNING:  # once per stuck event, not once per retry
+                self.log.warning(
+                    "the receiver keeps answering NAK; the event is held and retried (check "
+                    "the account's key and key format, the account number and the clocks)",
+                    role=role.value,
+                    journal_seq=inflight.journal_seq,
+                    naks=naks + 1,
+                )
             if reply.timestamp is not None:
                 self.outbox.resync(journal_seq, reply.timestamp, self.hooks.now())
                 self._count("resync")

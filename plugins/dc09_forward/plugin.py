@@ -92,6 +92,20 @@ class Dc09ForwardPlugin(Plugin[ForwardConfig]):
         for forwarder in self.forwarders.values():
             await forwarder.close()
 
+    def health(self) -> dict[str, Any] | None:
+        """Per receiver: the path in use, NAKs in a row (a wrong key shows here) and its own
+        counts, so a DUH from one centre is told from another's (the metrics sum them)."""
+        return {
+            "receivers": {
+                name: {
+                    "active_path": f.router.active.value,
+                    "nak_streak": f.nak_streak,
+                    "stats": dict(f.stats),
+                }
+                for name, f in sorted(self.forwarders.items())
+            }
+        }
+
     def _hooks(self, receiver: ReceiverConfig) -> Hooks:
         key = f"rx:{receiver.name}"
         state = self.ctx.state

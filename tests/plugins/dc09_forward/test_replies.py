@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from plugins.sia_dc09.dc09 import Dc09Message, build_ack, build_duh, build_nak, parse_frame
 from tests.plugins.dc09_forward.helpers import (
     KEY_HEX,
@@ -165,3 +167,30 @@ async def test_our_receiver_refuses_an_unknown_account(tmp_path: Path) -> None:
         assert journal_events(centre, "rx") == []
         rx = centre.runners["rx"].context
         assert rx is not None and rx.counters["duh_unknown_account"] == 3
+
+
+async def test_a_receiver_that_keeps_refusing_is_logged_and_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The centre has another key for the account: every frame gets NAK, forever. The event is
+    held (nothing is lost), and now an installer sees why: one warning, and the streak in the
+    instance's health (before, only the nak counter grew)."""
+    port = free_port()
+    other_key = "F" * 32
+    centre = make_gateway(tmp_path / "b", "arc", [centre_entry(port, key_hex=other_key)])
+    site = make_gateway(
+        tmp_path / "a", "site-a", [forwarder_entry([receiver(port, key_hex=KEY_HEX)])]
+    )
+    async with running(centre), running(site):
+        await site.journal.append(alarm(1))
+        fwd = forwarder(site)
+        await eventually(lambda: fwd.stats["nak"] >= 4)
+        plugin = site.runners["fwd"].plugin
+        assert plugin is not None
+        health = plugin.health()
+        assert health is not None
+        assert health["receivers"]["arc"]["nak_streak"] >= 4
+        assert health["receivers"]["arc"]["stats"].get("acked", 0) == 0
+        assert journal_events(centre, "rx") == []
+    out = capsys.readouterr().out
+    assert out.count("the receiver keeps answering NAK") == 1, out
