@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+import zoneinfo
 from datetime import UTC, datetime
 
 from gateway.sdk.sender import SenderSpec, SendResult
@@ -29,6 +30,13 @@ def arguments(p: argparse.ArgumentParser) -> None:
     keys = p.add_mutually_exclusive_group()
     keys.add_argument("--key-hex", default=None, help="AES key as 32/48/64 hex digits")
     keys.add_argument("--key-ascii", default=None, help="AES key as 16/24/32 ASCII characters")
+    p.add_argument(
+        "--timezone",
+        default=None,
+        metavar="ZONE",
+        help="stamp local time in this IANA zone, as a panel with the account's 'timezone:' "
+        "does (default: UTC, as DC-09 has it)",
+    )
     p.add_argument("--udp", action="store_true", help="send over UDP instead of TCP")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer")
 
@@ -51,9 +59,23 @@ def frame_from(args: argparse.Namespace, now: datetime) -> tuple[bytes, Key | No
     return frame, key
 
 
+def stamp(now: datetime, zone: str | None) -> datetime:
+    """The time a panel would write: UTC, or its local wall-clock time written as if it were
+    UTC (the vendor quirk the receiver's per-account ``timezone`` undoes)."""
+    if zone is None:
+        return now
+    try:
+        local = now.astimezone(zoneinfo.ZoneInfo(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"--timezone {zone!r} is not an IANA time zone (e.g. Europe/Amsterdam)"
+        ) from None
+    return local.replace(tzinfo=UTC)
+
+
 async def send(args: argparse.Namespace) -> SendResult:
     now = datetime.now(UTC)
-    frame, key = frame_from(args, now)
+    frame, key = frame_from(args, stamp(now, args.timezone))
     started = time.perf_counter()
     answer = await (_udp if args.udp else _tcp)(args, frame)
     rtt_ms = round((time.perf_counter() - started) * 1000, 1)

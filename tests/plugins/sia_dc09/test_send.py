@@ -18,7 +18,8 @@ def test_send_proves_the_path_and_says_when_it_does_not(tmp_path: Path) -> None:
     cfg.write_text(
         "site: {id: hq}\napi: {enabled: false}\nplugins:\n"
         f"  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {tcp}, udp_port: {udp}, "
-        f'accounts: [{{account: "1234"}}, {{account: "5678", key_hex: "{KEY}"}}]}}}}\n'
+        f'accounts: [{{account: "1234"}}, {{account: "5678", key_hex: "{KEY}"}}, '
+        '{account: "9ABC", key_ascii: "AAAAAAAAAAAAAAAA", timezone: Pacific/Kiritimati}]}}\n'
     )
     gateway = start(cfg, tmp_path / "data", tcp)
     try:
@@ -47,6 +48,15 @@ def test_send_proves_the_path_and_says_when_it_does_not(tmp_path: Path) -> None:
 
         usage = anfang(*base, "--port", str(tcp), "--account", "1234", "--key-hex", "XYZ")
         assert usage.returncode == 2 and "hex" in usage.stderr
+
+        # An encrypted panel that stamps local time (UTC+14 here): a UTC stamp is 14 h out of
+        # the receiver's window (NAK), the panel's own zone is right.
+        local = (*base, "--port", str(tcp), "--account", "9ABC", "--key-ascii", "A" * 16)
+        assert anfang(*local, "--seq", "9").returncode == 1
+        right = anfang(*local, "--seq", "10", "--timezone", "Pacific/Kiritimati")
+        assert right.returncode == 0, right.stdout + right.stderr
+        bad_zone = anfang(*local, "--timezone", "Mars/Olympus")
+        assert bad_zone.returncode == 2 and "IANA time zone" in bad_zone.stderr
     finally:
         gateway.send_signal(signal.SIGINT)
         gateway.wait(timeout=30)
