@@ -57,6 +57,8 @@ RECENT_RESULTS = 100
 DETAIL_MAX = 1000
 """``NotifyResult.detail`` holds at most this many characters."""
 _DONE = "done/"
+_FAILED = "failed/"
+"""Attempts of a request that failed so far (kept until its result is journaled)."""
 
 
 class DeliveryError(Exception):
@@ -321,6 +323,7 @@ class NotifierPlugin(Plugin[NotifierConfigT]):
         await self._journal_result(result)
         self._done_ahead[event.id] = seq
         self.ctx.state.set(_DONE + event.id, seq)
+        self.ctx.state.delete(_FAILED + event.id)
         self._passed(seq)
         self.recent.append(result)
         async with self._changed:
@@ -366,7 +369,8 @@ class NotifierPlugin(Plugin[NotifierConfigT]):
 
     async def _attempts(self, n: Notification) -> NotifyResult:
         delay = self.config.backoff_s
-        attempt = 0
+        failed_before = self.ctx.state.get(_FAILED + n.id, 0)
+        attempt = failed_before if isinstance(failed_before, int) else 0
         while True:
             attempt += 1
             n.attempt = attempt
@@ -386,6 +390,9 @@ class NotifierPlugin(Plugin[NotifierConfigT]):
                 return self._failed(n, attempt, f"permanent failure: {outcome.reason}")
             if attempt >= self.config.attempts:
                 return self._failed(n, attempt, f"gave up after {attempt}: {outcome.reason}")
+            # Failed attempts count across a restart (an interrupted one does not: it may not
+            # have reached anyone), so `attempts` is what was tried and the budget is kept.
+            self.ctx.state.set(_FAILED + n.id, attempt)
             self.ctx.counters["retries"] += 1
             wait = delay
             if outcome.retry_after_s is not None:  # the server said when: sooner is refused

@@ -50,6 +50,8 @@ class ScriptedNotifier(NotifierPlugin[ScriptedConfig]):
         word = subject.split()[0]
         if word.startswith("transient-") and n.attempt <= int(word.split("-")[1]):
             raise DeliveryError(f"busy (attempt {n.attempt})", permanent=False)
+        if word.startswith("transient-") and "-hold-" in word:  # then waits: transient-2-hold-a
+            await self.gates.setdefault(word.split("-hold-")[1], asyncio.Event()).wait()
         if word == "permanent":
             raise DeliveryError("550 no such mailbox", permanent=True)
         if word == "bug":

@@ -81,6 +81,23 @@ async def test_a_restart_delivers_the_unfinished_request_and_never_repeats_a_fin
         assert notifier(gw).ctx.state.items() == {}, "the finished-ahead record is cleaned up"
 
 
+async def test_failed_attempts_count_across_a_restart(tmp_path: Path) -> None:
+    """Two attempts failed, the third was cut short by a stop: after the restart the third is
+    made again and the result says 3 (it said 1, and the budget started over)."""
+    config = {**CONFIG, "attempts": 5}
+    async with running(gateway_for(tmp_path, ScriptedNotifier, config)) as gw:
+        asked = await ask(gw, subject="transient-2-hold-b")
+        while len([a for a in ScriptedNotifier.attempts if a[0] == asked.id]) < 3:  # noqa: ASYNC110 - counted in the notifier's task
+            await asyncio.sleep(0.01)
+    ScriptedNotifier.gates.setdefault("b", asyncio.Event()).set()
+    async with running(gateway_for(tmp_path, ScriptedNotifier, config)) as gw:
+        result = await result_of(gw, asked)
+        assert (result.status, result.attempts) == ("delivered", 3)
+        tries = [a[2] for a in ScriptedNotifier.attempts if a[0] == asked.id]
+        assert tries == [1, 2, 3, 3], "the interrupted third attempt is made again"
+        assert notifier(gw).ctx.state.items() == {}, "nothing is left behind"
+
+
 async def test_after_a_clean_restart_nothing_is_delivered_again(tmp_path: Path) -> None:
     async with running(gateway_for(tmp_path, ScriptedNotifier, CONFIG)) as gw:
         done = [await ask(gw, subject=s) for s in ("ok", "permanent", "transient-1")]
