@@ -102,13 +102,15 @@ def load_config(
     try:
         gateway = GatewayConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(source, issues + issues_from_validation(exc)) from None
+        found = issues + issues_from_validation(exc)
+        raise ConfigError(source, found + _check_raw_plugins(raw, plugin_classes, found)) from None
     base = Path(path).parent if path is not None else Path.cwd()
     issues.extend(_include_rule_files(gateway, base, secrets))
     loaded = LoadedConfig(
         gateway, source, secrets=secrets, path=Path(path) if path is not None else None
     )
     issues.extend(_check_plugins(loaded, plugin_classes))
+    issues.extend(_check_listeners(loaded))
     issues.extend(_check_pins(gateway))
     if issues:
         raise ConfigError(source, issues)
@@ -178,6 +180,64 @@ def _check_plugins(loaded: LoadedConfig, plugin_classes: Mapping[str, Any]) -> l
             loaded.plugin_configs[inst.id] = cls.Config.model_validate(inst.config)
         except ValidationError as exc:
             issues.extend(issues_from_validation(exc, f"{where}.config"))
+    return issues
+
+
+def _check_raw_plugins(
+    raw: dict[str, Any], plugin_classes: Mapping[str, Any], found: list[ConfigIssue]
+) -> list[ConfigIssue]:
+    """The plugin instances' own settings, when the rest of the file did not validate: every
+    problem is reported in one run, not the gateway's first and the plugins' after a fix."""
+    issues: list[ConfigIssue] = []
+    entries = raw.get("plugins")
+    if not isinstance(entries, list):
+        return issues
+    reported = {issue.path for issue in found}
+    for i, entry in enumerate(entries):
+        where = f"plugins[{i}].config"
+        if not isinstance(entry, dict) or any(p.startswith(where) for p in reported):
+            continue
+        cls = plugin_classes.get(str(entry.get("plugin")))
+        config = entry.get("config", {})
+        if cls is None or not isinstance(config, dict):
+            continue
+        try:
+            cls.Config.model_validate(config)
+        except ValidationError as exc:
+            issues.extend(issues_from_validation(exc, where))
+    return issues
+
+
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def _check_listeners(loaded: LoadedConfig) -> list[ConfigIssue]:
+    """Two enabled instances (or one and the API) listening on the same port: the second would
+    fail to start again and again with "address already in use". A plugin's ``Config`` says
+    where it listens through an optional ``listens()``: ``[(protocol, host, port)]``."""
+    issues: list[ConfigIssue] = []
+    taken: list[tuple[str, str, int, str]] = []
+    api = loaded.gateway.api
+    if api.enabled and api.port:
+        taken.append(("tcp", api.host, api.port, "api.port"))
+    for i, inst in enumerate(loaded.gateway.plugins):
+        listens = getattr(loaded.plugin_configs.get(inst.id), "listens", None)
+        if not inst.enabled or not callable(listens):
+            continue
+        for protocol, host, port in listens():
+            if not port:
+                continue  # 0: any free port
+            for other_protocol, other_host, other_port, other in taken:
+                same_host = host == other_host or WILDCARDS & {host, other_host}
+                if (protocol, port) == (other_protocol, other_port) and same_host:
+                    issues.append(
+                        ConfigIssue(
+                            f"plugins[{i}].config",
+                            f"{protocol.upper()} port {port} on {host} is already taken by "
+                            f"{other} ({other_host}): one of them must listen elsewhere",
+                        )
+                    )
+            taken.append((protocol, host, port, f"plugins[{i}] ({inst.id})"))
     return issues
 
 

@@ -116,3 +116,7 @@ class LineConfig(Strict):
         if self.port is not None:
             return self.port
         return 1025 if self.transport == "tcp_client" else 0
+
+    def listens(self) -> list[tuple[str, str, int]]:
+        """Where this bridge listens (as tcp_server), for ``anfang check``'s clash of ports."""
+        return [("tcp", self.host, self.tcp_port)] if self.transport == "tcp_server" else []

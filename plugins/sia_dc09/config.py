@@ -97,3 +97,8 @@ class ReceiverConfig(Strict):
                 raise ValueError(f"account {account.account} is configured twice")
             seen.add(key)
         return self
+
+    def listens(self) -> list[tuple[str, str, int]]:
+        """Where this receiver listens, for ``anfang check``'s clash of ports."""
+        ports = (("tcp", self.tcp_port), ("udp", self.udp_port))
+        return [(protocol, self.host, port) for protocol, port in ports if port is not None]

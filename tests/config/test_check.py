@@ -107,6 +107,42 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
     }
 
 
+def test_plugin_settings_are_checked_even_when_the_gateway_keys_are_wrong(
+    tmp_path: Path,
+) -> None:
+    """A typo in ``api:`` used to hide every plugin mistake until it was fixed."""
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(
+        "site: {id: hq}\napi: {prot: 1}\n"
+        "plugins: [{id: rx, plugin: sia_dc09, config: {tcp-port: 12300}}]\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, INSTALLED)
+    paths = {i.path for i in info.value.issues}
+    assert {"api.prot", "plugins[0].config.tcp-port"} <= paths, paths
+
+
+def test_two_instances_on_one_port_are_refused_before_they_fail_to_start(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(
+        "site: {id: hq}\napi: {port: 12301}\nplugins:\n"
+        "  - {id: rx1, plugin: sia_dc09, config: {tcp_port: 12300}}\n"
+        "  - {id: rx2, plugin: sia_dc09, config: {host: 0.0.0.0, tcp_port: 12300}}\n"
+        "  - {id: rx3, plugin: sia_dc09, config: {tcp_port: 0, udp_port: 12300}}\n"
+        "  - {id: arc, plugin: receiver_line, config: {transport: tcp_server, port: 12301}}\n"
+        "  - {id: spare, plugin: sia_dc09, enabled: false, config: {tcp_port: 12300}}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, INSTALLED)
+    clashes = [str(i) for i in info.value.issues]
+    assert len(clashes) == 2, clashes
+    assert clashes[0].startswith("plugins[1].config: TCP port 12300 on 0.0.0.0 is already taken")
+    assert "plugins[0] (rx1)" in clashes[0]
+    assert clashes[1].startswith("plugins[3].config: TCP port 12301") and "api.port" in clashes[1]
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     cfg = tmp_path / "anfang.yaml"
     cfg.write_text("site:\n  id: hq\n plugins: [\n")
