@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gateway.model.common import TimeZoneName
 from gateway.sdk.accounts import PanelAccountConfig
@@ -33,18 +35,33 @@ class AccountConfig(PanelAccountConfig):
         "key means no one can send this panel's alarms, or its link tests, in the clear)",
     )
 
+    @field_validator("key_hex")
+    @classmethod
+    def _hex_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # the same check the receiver makes, so `anfang check` finds a bad key first
+        if value is not None:
+            _checked(lambda: Key.from_hex(value.get_secret_value()))
+        return value
+
+    @field_validator("key_ascii")
+    @classmethod
+    def _ascii_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _checked(lambda: Key.from_ascii(value.get_secret_value()))
+        return value
+
     @model_validator(mode="after")
     def _one_key(self) -> AccountConfig:
         if self.key_hex is not None and self.key_ascii is not None:
             raise ValueError("give key_hex or key_ascii, not both")
-        try:  # the same check the receiver makes, so `anfang check` finds a bad key first
-            if self.key_hex is not None:
-                Key.from_hex(self.key_hex.get_secret_value())
-            if self.key_ascii is not None:
-                Key.from_ascii(self.key_ascii.get_secret_value())
-        except Dc09Error as exc:
-            raise ValueError(f"account {self.account}: {exc}") from None
         return self
+
+
+def _checked(make: Callable[[], Key]) -> None:
+    try:
+        make()
+    except Dc09Error as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Variants(Strict):

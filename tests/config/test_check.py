@@ -143,6 +143,22 @@ def test_two_instances_on_one_port_are_refused_before_they_fail_to_start(
     assert clashes[1].startswith("plugins[3].config: TCP port 12301") and "api.port" in clashes[1]
 
 
+def test_a_bad_receiver_key_is_reported_at_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(
+        "site: {id: hq}\nplugins: [{id: rx, plugin: sia_dc09, config: {tcp_port: 0, accounts: "
+        "[{account: '5678', key_hex: zz}, {account: '9ABC', key_ascii: short}]}}]\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, INSTALLED)
+    issues = {i.path: i.message for i in info.value.issues}
+    assert set(issues) == {
+        "plugins[0].config.accounts[0].key_hex",
+        "plugins[0].config.accounts[1].key_ascii",
+    }, issues
+    assert "hex" in issues["plugins[0].config.accounts[0].key_hex"]
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     cfg = tmp_path / "anfang.yaml"
     cfg.write_text("site:\n  id: hq\n plugins: [\n")
