@@ -7,9 +7,20 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_config
+from gateway.config.errors import ConfigIssue
 from gateway.sdk.discovery import discover
 
 INSTALLED = discover().classes
+
+
+def issues_of(tmp_path: Path, text: str) -> list[ConfigIssue]:
+    """The problems ``load_config`` finds in ``text`` (it must find some)."""
+    cfg = tmp_path / "anfang.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, INSTALLED)
+    return info.value.issues
+
 
 GOOD = """
 site: {id: hq}
@@ -111,32 +122,28 @@ def test_plugin_settings_are_checked_even_when_the_gateway_keys_are_wrong(
     tmp_path: Path,
 ) -> None:
     """A typo in ``api:`` used to hide every plugin mistake until it was fixed."""
-    cfg = tmp_path / "anfang.yaml"
-    cfg.write_text(
+    issues = issues_of(
+        tmp_path,
         "site: {id: hq}\napi: {prot: 1}\n"
-        "plugins: [{id: rx, plugin: sia_dc09, config: {tcp-port: 12300}}]\n"
+        "plugins: [{id: rx, plugin: sia_dc09, config: {tcp-port: 12300}}]\n",
     )
-    with pytest.raises(ConfigError) as info:
-        load_config(cfg, INSTALLED)
-    paths = {i.path for i in info.value.issues}
+    paths = {i.path for i in issues}
     assert {"api.prot", "plugins[0].config.tcp-port"} <= paths, paths
 
 
 def test_two_instances_on_one_port_are_refused_before_they_fail_to_start(
     tmp_path: Path,
 ) -> None:
-    cfg = tmp_path / "anfang.yaml"
-    cfg.write_text(
+    issues = issues_of(
+        tmp_path,
         "site: {id: hq}\napi: {port: 12301}\nplugins:\n"
         "  - {id: rx1, plugin: sia_dc09, config: {tcp_port: 12300}}\n"
         "  - {id: rx2, plugin: sia_dc09, config: {host: 0.0.0.0, tcp_port: 12300}}\n"
         "  - {id: rx3, plugin: sia_dc09, config: {tcp_port: 0, udp_port: 12300}}\n"
         "  - {id: arc, plugin: receiver_line, config: {transport: tcp_server, port: 12301}}\n"
-        "  - {id: spare, plugin: sia_dc09, enabled: false, config: {tcp_port: 12300}}\n"
+        "  - {id: spare, plugin: sia_dc09, enabled: false, config: {tcp_port: 12300}}\n",
     )
-    with pytest.raises(ConfigError) as info:
-        load_config(cfg, INSTALLED)
-    clashes = [str(i) for i in info.value.issues]
+    clashes = [str(i) for i in issues]
     assert len(clashes) == 2, clashes
     assert clashes[0].startswith("plugins[1].config: TCP port 12300 on 0.0.0.0 is already taken")
     assert "plugins[0] (rx1)" in clashes[0]
@@ -144,14 +151,12 @@ def test_two_instances_on_one_port_are_refused_before_they_fail_to_start(
 
 
 def test_a_bad_receiver_key_is_reported_at_the_key(tmp_path: Path) -> None:
-    cfg = tmp_path / "anfang.yaml"
-    cfg.write_text(
+    found = issues_of(
+        tmp_path,
         "site: {id: hq}\nplugins: [{id: rx, plugin: sia_dc09, config: {tcp_port: 0, accounts: "
-        "[{account: '5678', key_hex: zz}, {account: '9ABC', key_ascii: short}]}}]\n"
+        "[{account: '5678', key_hex: zz}, {account: '9ABC', key_ascii: short}]}}]\n",
     )
-    with pytest.raises(ConfigError) as info:
-        load_config(cfg, INSTALLED)
-    issues = {i.path: i.message for i in info.value.issues}
+    issues = {i.path: i.message for i in found}
     assert set(issues) == {
         "plugins[0].config.accounts[0].key_hex",
         "plugins[0].config.accounts[1].key_ascii",
