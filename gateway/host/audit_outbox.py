@@ -54,13 +54,19 @@ class AuditOutbox:
     async def append_after_waiting(
         self,
         entry: AuditEntry,
+        submit: Callable[[AuditEntry], Awaitable[Any]],
         append: Callable[[AuditEntry], Awaitable[Any]],
         already_journaled: Callable[[str], bool],
     ) -> None:
-        """Journal ``entry`` after every entry still waiting in the outbox."""
+        """Journal ``entry`` after every entry still waiting in the outbox. ``submit`` hands it
+        to the journal at once (the journal keeps that order): only a drain is waited for
+        under the lock, so audit records in a burst (a password guesser's) are not written
+        one commit after the other."""
         async with self._lock:
-            await self._drain(append, already_journaled)
-            await append(entry)
+            if self.pending():
+                await self._drain(append, already_journaled)
+            written = submit(entry)
+        await written
 
     async def _drain(
         self,

@@ -183,7 +183,9 @@ class Gateway:
 
     async def _audit_in_order(self, outbox: AuditOutbox, entry: AuditEntry) -> None:
         try:
-            await outbox.append_after_waiting(entry, self.journal.append, self._journaled)
+            await outbox.append_after_waiting(
+                entry, self.journal.submit, self.journal.append, self._journaled
+            )
         except Exception as exc:  # the journal reports its own faults
             log.error("could not journal an audit record", error=str(exc))
 
