@@ -11,9 +11,11 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from plugins.dc09_forward import forwarder as forwarder_module
 from plugins.sia_dc09.dc09 import Dc09Message, build_ack, build_duh, build_nak, parse_frame
 from tests.plugins.dc09_forward.helpers import (
     KEY_HEX,
@@ -30,6 +32,7 @@ from tests.plugins.dc09_forward.helpers import (
     running,
     zones_received,
 )
+from tests.recorded_log import RecordedLog
 
 Script = Callable[[Dc09Message, int], bytes]
 """(the message, how many frames came before it) -> the answer."""
@@ -170,11 +173,15 @@ async def test_our_receiver_refuses_an_unknown_account(tmp_path: Path) -> None:
 
 
 async def test_a_receiver_that_keeps_refusing_is_logged_and_shown(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The centre has another key for the account: every frame gets NAK, forever. The event is
     held (nothing is lost), and now an installer sees why: one warning, and the streak in the
     instance's health (before, only the nak counter grew)."""
+    recorded = RecordedLog()
+    monkeypatch.setattr(
+        forwarder_module, "structlog", SimpleNamespace(get_logger=lambda _: recorded)
+    )
     port = free_port()
     other_key = "F" * 32
     centre = make_gateway(tmp_path / "b", "arc", [centre_entry(port, key_hex=other_key)])
@@ -192,6 +199,5 @@ async def test_a_receiver_that_keeps_refusing_is_logged_and_shown(
         assert health["receivers"]["arc"]["nak_streak"] >= 4
         assert health["receivers"]["arc"]["stats"].get("acked", 0) == 0
         assert journal_events(centre, "rx") == []
-    captured = capsys.readouterr()
-    out = captured.out + captured.err  # the log goes to either, as earlier tests left it
-    assert out.count("the receiver keeps answering NAK") == 1, out
+    warnings = [event for level, event in recorded.lines if level == "warning"]
+    assert len([w for w in warnings if "keeps answering NAK" in w]) == 1, recorded.lines

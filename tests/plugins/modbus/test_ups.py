@@ -15,6 +15,7 @@ import pytest
 from gateway.host import Gateway
 from gateway.model.command import ResultStatus
 from gateway.model.entities import DeviceStatus
+from plugins.modbus import scheduler
 from tests.plugins.modbus.helpers import (
     cmd,
     events,
@@ -25,6 +26,7 @@ from tests.plugins.modbus.helpers import (
     wait_for,
 )
 from tests.plugins.modbus.sim import ApcUps, Silent, SimServer
+from tests.recorded_log import RecordedLog
 
 CONFIG = """\
 site: {{id: hq}}
@@ -171,13 +173,15 @@ async def test_commands_to_the_dead_unit_fail_with_a_reason(gateway: Gateway) ->
 
 
 async def test_values_out_of_range_are_logged_once_per_change_and_shown_in_health(
-    gateway: Gateway, ups: tuple[SimServer, ApcUps], capsys: pytest.CaptureFixture[str]
+    gateway: Gateway, ups: tuple[SimServer, ApcUps], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As docs/plugins/modbus.md says: counted per device, logged when it starts and when it
     ends (not on every poll), and what is wrong now is in the instance's health. It was only
     counted, in counters nobody could see."""
     server, _ = ups
     runtime = plugin(gateway).devices[UPS]
+    recorded = RecordedLog()
+    monkeypatch.setattr(scheduler, "log", recorded)
     await wait_for(lambda: telemetry(gateway, UPS, "battery_charge") == [100.0])
     await server.set(1, 130, [120 * 512])  # 120 %: over the profile's max of 100
     await wait_for(lambda: runtime.counters["value_problems"] >= 3)  # three polls at least
@@ -188,7 +192,6 @@ async def test_values_out_of_range_are_logged_once_per_change_and_shown_in_healt
     assert health["devices"][UPS]["counters"]["value_problems"] >= 3
     await server.set(1, 130, [90 * 512])
     await wait_for(lambda: not runtime.troubles)
-    captured = capsys.readouterr()
-    out = captured.out + captured.err  # the log goes to either, as earlier tests left it
-    assert out.count("modbus device answered badly") == 1, out
-    assert out.count("modbus values good again") == 1
+    lines = [event for _, event in recorded.lines]
+    assert lines.count("modbus device answered badly") == 1, lines
+    assert lines.count("modbus values good again") == 1, lines
