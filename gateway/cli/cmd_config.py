@@ -17,7 +17,7 @@ import yaml
 from gateway.cli.common import CommandError, add_command, data_dir_parent
 from gateway.cli.configured import add_config_option
 from gateway.config.loader import parse_yaml
-from gateway.config.overrides import fold, of_site, read_overrides
+from gateway.config.overrides import fold, foreign_edits, of_site, read_overrides
 from gateway.paths import default_data_dir
 
 
@@ -44,15 +44,11 @@ def run(args: argparse.Namespace) -> int:
     raw = parse_yaml(text, str(args.config)) or {}
     data_dir = Path(args.data_dir or raw.get("data_dir") or default_data_dir()).expanduser()
     edits = read_overrides(data_dir)
-    site = (raw.get("site") or {}).get("id") if isinstance(raw.get("site"), dict) else None
+    site = raw["site"].get("id") if isinstance(raw.get("site"), dict) else None
     if isinstance(site, str):
         edits, others = of_site(edits, site)
         if others:
-            print(
-                f"warning: {data_dir} holds API edits for site {', '.join(map(repr, others))}, "
-                f"not {site!r}; they are left out (give this gateway's --data-dir)",
-                file=sys.stderr,
-            )
+            print(f"warning: {foreign_edits(str(data_dir), others, site)}", file=sys.stderr)
     out = yaml.safe_dump(fold(raw, edits), sort_keys=False, allow_unicode=True)
     if args.output is None:
         sys.stdout.write(out)

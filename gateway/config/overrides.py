@@ -39,17 +39,20 @@ def of_site(
     return mine, others
 
 
+def foreign_edits(where: str, others: list[str], site: str) -> str:
+    """The one line said of edits that belong to other sites than the config's."""
+    return (
+        f"{where} holds API edits for site {', '.join(map(repr, others))}, not {site!r}: "
+        "they are left out (give this gateway's --data-dir)"
+    )
+
+
 def disagreements(config: GatewayConfig, overrides: dict[str, dict[str, Any]]) -> list[str]:
     """One line per field where an API edit differs from what the YAML pins; one line for
     edits that belong to another site (they are not this config's to judge)."""
     pins = {p.address: (i, p) for i, p in enumerate(config.devices)}
     mine, others = of_site(overrides, config.site.id)
-    lines = []
-    if others:
-        lines.append(
-            f"the data directory holds API edits for site {', '.join(map(repr, others))}, not "
-            f"{config.site.id!r}: they are left out (give this gateway's --data-dir)"
-        )
+    lines = [foreign_edits("the data directory", others, config.site.id)] if others else []
     for address, fields in sorted(mine.items()):
         index, pin = pins.get(address, (None, None))
         for key, value in sorted(fields.items()):

@@ -63,8 +63,7 @@ class AuditOutbox:
         under the lock, so audit records in a burst (a password guesser's) are not written
         one commit after the other."""
         async with self._lock:
-            if self.pending():
-                await self._drain(append, already_journaled)
+            await self._drain(append, already_journaled)  # nothing to await when empty
             written = submit(entry)
         await written
 

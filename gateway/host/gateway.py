@@ -298,23 +298,34 @@ class Gateway:
             incidents_changed = old.gateway.incidents != new.gateway.incidents
             if incidents_changed:
                 self.incidents.reconfigure(new.gateway.incidents)
-            await self.journal.append(
-                AuditEntry(
-                    actor=actor,
-                    action="config.reload",
-                    target=f"{self.site}/gateway",
-                    remote=remote,
-                    detail={
-                        "source": new.source,
-                        **plan.summary(),
-                        "rules_reloaded": rules_changed,
-                        "rules": len(new.gateway.rules),
-                        "incidents_reconfigured": incidents_changed,
-                    },
-                )
+            await self.audit_reload(
+                actor,
+                remote,
+                {
+                    "source": new.source,
+                    **plan.summary(),
+                    "rules_reloaded": rules_changed,
+                    "rules": len(new.gateway.rules),
+                    "incidents_reconfigured": incidents_changed,
+                },
             )
         log.info("config reloaded", source=new.source, **plan.summary())
         return plan
+
+    async def audit_reload(
+        self, actor: str, remote: str | None, detail: dict[str, Any], result: str = "ok"
+    ) -> None:
+        """The operator-log record of a reload, applied (``ok``) or refused by its caller."""
+        await self.journal.append(
+            AuditEntry(
+                actor=actor,
+                action="config.reload",
+                target=f"{self.site}/gateway",
+                remote=remote,
+                result=result,
+                detail=detail,
+            )
+        )
 
     async def dispatch(self, command: Command) -> CommandResult:
         """Carry out a command (see :class:`CommandDispatcher`); both ends are journaled."""

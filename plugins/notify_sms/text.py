@@ -31,10 +31,10 @@ def _cost(char: str, gsm: bool) -> int:
     return 2 if ord(char) > 0xFFFF else 1
 
 
-def per_segment(text: str) -> tuple[int, int]:
+def per_segment(gsm: bool) -> tuple[int, int]:
     """(units in a single message, units per part of a longer one): septets for GSM text,
     UTF-16 code units otherwise."""
-    return (160, 153) if _is_gsm(text) else (70, 67)
+    return (160, 153) if gsm else (70, 67)
 
 
 def sms_text(subject: str, body: str, max_segments: int) -> str:
@@ -44,7 +44,7 @@ def sms_text(subject: str, body: str, max_segments: int) -> str:
     if rest:
         text = f"{text}: {rest}" if text else rest
     gsm = _is_gsm(text)
-    single, part = per_segment(text)
+    single, part = per_segment(gsm)
     limit = single if max_segments == 1 else part * max_segments
     if sum(_cost(c, gsm) for c in text) <= limit:
         return text

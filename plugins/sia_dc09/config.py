@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gateway.model.common import TimeZoneName
 from gateway.sdk.accounts import PanelAccountConfig
@@ -35,19 +41,16 @@ class AccountConfig(PanelAccountConfig):
         "key means no one can send this panel's alarms, or its link tests, in the clear)",
     )
 
-    @field_validator("key_hex")
+    @field_validator("key_hex", "key_ascii")
     @classmethod
-    def _hex_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         # the same check the receiver makes, so `anfang check` finds a bad key first
         if value is not None:
-            _checked(lambda: Key.from_hex(value.get_secret_value()))
-        return value
-
-    @field_validator("key_ascii")
-    @classmethod
-    def _ascii_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            _checked(lambda: Key.from_ascii(value.get_secret_value()))
+            make = Key.from_hex if info.field_name == "key_hex" else Key.from_ascii
+            try:
+                make(value.get_secret_value())
+            except Dc09Error as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")
@@ -55,13 +58,6 @@ class AccountConfig(PanelAccountConfig):
         if self.key_hex is not None and self.key_ascii is not None:
             raise ValueError("give key_hex or key_ascii, not both")
         return self
-
-
-def _checked(make: Callable[[], Key]) -> None:
-    try:
-        make()
-    except Dc09Error as exc:
-        raise ValueError(str(exc)) from None
 
 
 class Variants(Strict):

@@ -86,15 +86,16 @@ def accounts_from(config: ReceiverConfig, default_site: str) -> dict[str, Accoun
     )
     out = {}
     for a in config.accounts:
+        key = _key(a)
         out[a.account.upper()] = Account(
             account=a.account.upper(),
             site=a.site or default_site,
-            key=_key(a),
+            key=key,
             variants=_account_variants(a, variants),
             known=True,
             name=a.name,
             supervision_s=a.supervision_s,
-            plain_allowed=_key(a) is None or a.plain_allowed,
+            plain_allowed=key is None or a.plain_allowed,
         )
     return out
 

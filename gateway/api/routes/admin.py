@@ -12,7 +12,6 @@ from gateway.api.security import require
 from gateway.auth import Principal, Role
 from gateway.config import ConfigError, LoadedConfig, load_config
 from gateway.host.reload import ReloadError
-from gateway.model.command import AuditEntry
 
 router = APIRouter()
 
@@ -45,13 +44,5 @@ async def reload(
 
 
 async def _refused(gw: Any, actor: str, remote: str | None, reason: str) -> None:
-    await gw.journal.append(
-        AuditEntry(
-            actor=actor,
-            action="config.reload",
-            target=f"{gw.site}/gateway",
-            remote=remote,
-            result="refused",
-            detail={"source": gw.config.source, "reason": reason[:2000]},
-        )
-    )
+    detail = {"source": gw.config.source, "reason": reason[:2000]}
+    await gw.audit_reload(actor, remote, detail, result="refused")

@@ -76,7 +76,6 @@ class RemoteRegistry:
 
     def __init__(self, link: Endpoint, site: str, devices: list[Device], areas: list[Area]) -> None:
         self._link = link
-        self._site = site
         self.site = site
         self.devices: dict[str, Device] = {d.address: d for d in devices}
         self.areas: dict[str, Area] = {a.address: a for a in areas}
@@ -114,7 +113,7 @@ class RemoteRegistry:
         local_id: str | None = None,
         title: str | None = None,
     ) -> Area:
-        area = Area(site=self._site, name=name, device=device, local_id=local_id, title=title)
+        area = Area(site=self.site, name=name, device=device, local_id=local_id, title=title)
         self.areas[area.address] = area
         self._link.notify("upsert_area", name=name, device=device, local_id=local_id, title=title)
         return area
@@ -137,7 +136,7 @@ class RemoteRegistry:
                     and number_key(area.local_id) == key
                 ):
                     return area
-            named = self.areas.get(f"{self._site}/{area_field}")
+            named = self.areas.get(f"{self.site}/{area_field}")
             if named is not None and named.device in (None, device):
                 return named
         return self.areas.get(source)
