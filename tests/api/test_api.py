@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +14,11 @@ import websockets
 from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from gateway.auth import Role
-from gateway.config.loader import load_config
-from gateway.host import Gateway, InstanceState
+from gateway.host import InstanceState
 from gateway.journal import Filter
 from gateway.model.command import Command
 from gateway.model.event import Event
-from gateway.sdk.discovery import discover
-from tests.host.plugins import PanelPlugin
-
-CONFIG = """\
-site: {id: hq}
-api: {port: 0}
-plugins:
-  - {id: panel, plugin: panel}
-areas:
-  - {name: vault, device: hq/panel-1, local_id: "1"}
-"""
+from tests.api.helpers import CONFIG, Api, running_api
 
 OPEN = None
 MATRIX: dict[tuple[str, str], Role | None] = {
@@ -65,60 +52,6 @@ MATRIX: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/v1/incidents/{incident_id}/close"): Role.OPERATOR,
 }
 """Written by hand: who may call what. A route missing here fails the test below."""
-
-
-class Api:
-    def __init__(self, gw: Gateway, tokens: dict[Role, str]) -> None:
-        self.gw = gw
-        self.tokens = tokens
-        assert gw.api is not None
-        self.base = f"http://127.0.0.1:{gw.api.port}"
-        self.client = httpx.AsyncClient(base_url=self.base, timeout=10)
-
-    def auth(self, role: Role | None) -> dict[str, str]:
-        return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    async def publish(self, n: int, kind: str = "test.manual") -> list[int]:
-        seqs = []
-        for i in range(n):
-            event = Event(
-                kind=kind, phase="momentary", priority=4, source="hq/panel-1", data={"n": i}
-            )
-            seqs.append(await self.gw.journal.append(event))
-        return seqs
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_api(tmp_path, CONFIG) as client:
-        yield client
-
-
-@contextlib.asynccontextmanager
-async def running_api(tmp_path: Path, config: str) -> AsyncIterator[Api]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    cfg = tmp_path / "anfang.yaml"
-    cfg.write_text(config)
-    installed = discover(extra=[PanelPlugin])
-    gw = Gateway(
-        load_config(cfg, installed.classes), installed, data_dir=tmp_path / "data", serve_api=True
-    )
-    await gw.start()
-    for _ in range(6000):  # up to 60 s on a loaded machine
-        if gw.runners["panel"].status.state is InstanceState.RUNNING:
-            break
-        await asyncio.sleep(0.01)
-    admin = (tmp_path / "data" / "admin.token").read_text().strip()
-    assert gw.new_admin_token == admin
-    tokens = {Role.ADMIN: admin}
-    for role in (Role.VIEWER, Role.OPERATOR):
-        _, tokens[role] = gw.auth.issue_token(f"test-{role.value}", role)
-    client = Api(gw, tokens)
-    try:
-        yield client
-    finally:
-        await client.client.aclose()
-        await gw.stop()
 
 
 def routes_of(api: Api) -> set[tuple[str, str]]:
@@ -490,82 +423,6 @@ async def test_device_edits_are_overrides_of_the_pins_and_audited(api: Api) -> N
     assert removed.json()["overrides"] == {"name": "Vault door"}
     audits = api.gw.journal.reader.query(Filter.build(types=["audit"], kinds=["registry"]))
     assert [a.source for a in audits] == [url.removeprefix("/api/v1/devices/")] * 2
-
-
-async def test_huge_bodies_are_refused_unread(api: Api) -> None:
-    huge = {"target": "hq/siren-1", "action": "output.pulse", "reason": "x" * 100_000}
-    refused = await api.client.post("/api/v1/commands", json=huge, headers=api.auth(Role.OPERATOR))
-    assert refused.status_code == 413
-    assert refused.headers["content-type"] == "application/problem+json"
-    commands = api.gw.journal.reader.query(Filter.build(types=["command"]))
-    assert commands == [], "nothing of it was acted on"
-
-
-async def test_a_chunked_body_over_the_limit_is_refused_as_too_large(api: Api) -> None:
-    """Without a Content-Length the limit is counted as the body arrives; FastAPI reading it
-    used to turn the refusal into a 400 "error parsing the body"."""
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b'{"target": "hq/siren-1", "action": "output.pulse", "reason": "'
-        for _ in range(100):
-            yield b"x" * 1000
-        yield b'"}'
-
-    refused = await api.client.post(
-        "/api/v1/commands",
-        content=chunks(),
-        headers={**api.auth(Role.OPERATOR), "content-type": "application/json"},
-    )
-    assert refused.status_code == 413, refused.text
-    assert refused.headers["content-type"] == "application/problem+json"
-    assert "limited to" in refused.json()["detail"]
-    assert api.gw.journal.reader.query(Filter.build(types=["command"])) == []
-
-
-async def test_body_mistakes_are_explained(api: Api) -> None:
-    operator = {**api.auth(Role.OPERATOR), "content-type": "application/json"}
-    broken = await api.client.post(
-        "/api/v1/commands", content=b'{"target": "hq/siren-1", ', headers=operator
-    )
-    assert broken.status_code == 422
-    assert broken.json()["detail"].startswith("body: not valid JSON (")
-    assert "at character 25" in broken.json()["detail"]
-    untyped = await api.client.post(
-        "/api/v1/commands",
-        content=b'{"target": "hq/siren-1", "action": "output.pulse"}',
-        headers={**api.auth(Role.OPERATOR), "content-type": "application/x-www-form-urlencoded"},
-    )
-    assert untyped.status_code == 422
-    assert "Content-Type: application/json" in untyped.json()["detail"]
-
-
-async def test_a_websocket_with_a_bad_query_is_told_why(api: Api) -> None:
-    """Refused before the upgrade with a 422 problem, not the bare 403 of a failed login."""
-    url = f"ws://127.0.0.1:{api.base.rsplit(':', 1)[1]}/api/v1/events/stream?max_priority=9"
-    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
-        async with websockets.connect(url, additional_headers=api.auth(Role.VIEWER)):
-            pass
-    response = refused.value.response
-    assert response.status_code == 422
-    assert response.headers["content-type"] == "application/problem+json"
-    assert json.loads(response.body)["detail"].startswith("query.max_priority")
-
-
-async def test_an_unexpected_failure_is_a_logged_problem_not_a_bare_500(
-    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def broken() -> None:
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(api.gw.journal, "head", broken)
-    failed = await api.client.get("/api/v1/journal/head", headers=api.auth(Role.VIEWER))
-    assert failed.status_code == 500
-    assert failed.headers["content-type"] == "application/problem+json"
-    assert "RuntimeError" in failed.json()["detail"]
-    assert "disk on fire" not in failed.json()["detail"], "internals stay in the log"
-    assert api.gw.journal.committed_seq >= 0  # the gateway goes on
-    metrics = await api.client.get("/api/v1/metrics", headers=api.auth(Role.VIEWER))
-    assert 'anfang_api_requests_refused_total{reason="internal_error"} 1' in metrics.text
 
 
 async def test_a_stream_far_behind_is_told_so(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.auth import Role
 from gateway.model.event import Event
-from tests.api.test_api import CONFIG, Api, running_api
+from tests.api.helpers import CONFIG, Api, running_api
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.auth import Role
 from gateway.model.notify import NotifyRequest, request_event
-from tests.api.test_api import running_api
+from tests.api.helpers import running_api
 
 
 def closed_port() -> int:

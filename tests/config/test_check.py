@@ -134,6 +134,8 @@ def test_plugin_settings_are_checked_even_when_the_gateway_keys_are_wrong(
 def test_two_instances_on_one_port_are_refused_before_they_fail_to_start(
     tmp_path: Path,
 ) -> None:
+    """The config is only validated, never started: nothing listens, on 0.0.0.0 or anywhere
+    (the wildcard host is here because it clashes with every address of the port)."""
     issues = issues_of(
         tmp_path,
         "site: {id: hq}\napi: {port: 12301}\nplugins:\n"
