@@ -27,6 +27,11 @@ READ_SIZE = 4096
 MAX_UDP_IN_FLIGHT = 1000
 MAX_REFUSALS = 20
 """A TCP connection that sends this many bad frames in a row is closed (a panel would not)."""
+MAX_BACKLOG = 4096
+"""The listen queue is as long as the connection limit, up to this (Linux's default
+``somaxconn``). After a receiver restart every panel reconnects at once; asyncio's default
+queue of 100 drops the SYNs beyond it, and those panels wait out TCP's 1 s, 3 s, 7 s retries
+(measured: 1,000 panels reconnecting gave an ACK p99 of 3.6 s)."""
 
 
 def looks_like_frame(data: bytes) -> bool:
@@ -65,7 +70,8 @@ class TcpListener:
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(self._accept, host, port)
+        backlog = min(self._max_connections, MAX_BACKLOG)
+        self._server = await asyncio.start_server(self._accept, host, port, backlog=backlog)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
