@@ -7,7 +7,8 @@
   machine, one clock).
 - ``bare``: a ``websockets`` server (a separate process) that makes the same number of
   same-sized events itself and every ``COALESCE_S`` broadcasts what gathered to every client as
-  one array (the gateway's batching policy, without journal, auth or ASGI): the ceiling.
+  one array (the gateway's batching policy, without journal, auth or ASGI): the ceiling, on
+  uvloop when it is installed.
 - The clients run in four processes of their own, so neither server is measured against one
   overloaded client process.
 - Query: events per second served by ``GET /api/v1/events`` pages of 1,000.
@@ -41,6 +42,7 @@ import httpx
 import websockets
 
 from bench._common import emit, percentile
+from gateway import event_loop
 from gateway.api.stream import COALESCE_S
 from plugins.sia_dc09.dc09 import build_frame
 
@@ -111,7 +113,7 @@ def serve_bare(port: int, seconds: float) -> None:
                     websockets.broadcast(clients, json.dumps(batch))
                 await asyncio.sleep(COALESCE_S)
 
-    asyncio.run(main())
+    event_loop.run(main())  # the best loop installed: a ceiling
 
 
 # -- clients (run with --follow, several processes) ----------------------------------------------
@@ -243,13 +245,14 @@ async def feed_panels(port: int, seconds: float) -> int:
     return sent
 
 
-async def measure_anfang(seconds: float) -> dict[str, Any]:
+async def measure_anfang(seconds: float, loop: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="api-bench-", dir=REPO / "bench") as tmp:
         api_port, rx_port = free_port(), free_port()
         accounts = ", ".join(f'{{account: "{0x2000 + i:04X}"}}' for i in range(PANELS))
         cfg = Path(tmp) / "anfang.yaml"
         cfg.write_text(
             f"site: {{id: bench}}\nlog: {{level: warning}}\napi: {{port: {api_port}}}\n"
+            f"event_loop: {loop}\n"
             f"plugins:\n  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {rx_port}, "
             f"accounts: [{accounts}]}}}}\n"
         )
@@ -310,6 +313,12 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     p.add_argument("--serve-bare", nargs=2, help=argparse.SUPPRESS)
     p.add_argument("--follow", nargs=4, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--event-loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="the gateway's event loop (default: auto, as the gateway)",
+    )
     args = p.parse_args()
     if args.follow:
         url, token, clients, seconds = args.follow
@@ -319,7 +328,7 @@ def main() -> None:
         serve_bare(int(args.serve_bare[0]), float(args.serve_bare[1]))
         return
     seconds = 5.0 if args.quick else 20.0
-    ours = asyncio.run(measure_anfang(seconds))
+    ours = asyncio.run(measure_anfang(seconds, args.event_loop))
     bare = asyncio.run(measure_bare(seconds))
     ours_p99 = percentile(ours["lags"], 99) * 1000
     bare_p99 = percentile(bare["lags"], 99) * 1000
@@ -334,6 +343,7 @@ def main() -> None:
         {
             "quick": args.quick,
             "clients": CLIENTS,
+            "event_loop": args.event_loop,
             "offered_events_per_s": RATE,
             "ws_p50_lag_ms": round(percentile(ours["lags"], 50) * 1000, 2),
             "ws_p99_lag_ms": round(ours_p99, 2),

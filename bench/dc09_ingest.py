@@ -4,8 +4,10 @@ Receivers, each in its own process (started by re-running this script with ``--s
 - ``anfang``: ``anfang run`` with the sia_dc09 plugin — every event durably journaled
   (SQLite WAL, synchronous=FULL) before its ACK;
 - ``pysiaalarm``: pysiaalarm's own receiver with a no-op callback (persists nothing, ACKs
-  before handling);
-- ``bare``: an asyncio server that ACKs each frame without parsing it (the ceiling).
+  before handling), on asyncio's loop as its documentation runs it, and again on uvloop
+  (``pysiaalarm-uvloop``) so the ratio is also given loop for loop;
+- ``bare``: an asyncio server that ACKs each frame without parsing it (the ceiling; on uvloop
+  when it is installed).
 
 The load generator is this process: N concurrent TCP panels with persistent connections, each
 sending its next frame only when the previous one was answered, as real panels do. Frames are
@@ -33,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import emit, filesystem_of, percentile
+from gateway import event_loop
 from plugins.sia_dc09.dc09 import build_ack, build_frame, parse_frame
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,10 +80,10 @@ def serve_bare(port: int) -> None:
         async with server:
             await server.serve_forever()
 
-    asyncio.run(main())
+    event_loop.run(main())  # the best loop installed: a ceiling
 
 
-def serve_pysiaalarm(port: int, panels: int) -> None:
+def serve_pysiaalarm(port: int, panels: int, loop: str = "asyncio") -> None:
     from pysiaalarm.aio import CommunicationsProtocol, SIAAccount, SIAClient
 
     async def ignore(event: Any) -> None:
@@ -95,11 +98,13 @@ def serve_pysiaalarm(port: int, panels: int) -> None:
             print("ready", flush=True)
             await asyncio.Event().wait()
 
-    asyncio.run(main())
+    event_loop.run(main(), "uvloop" if loop == "uvloop" else "asyncio")
 
 
 WRITER = "process"
 """Where the gateway's journal writer runs (``--writer``; the gateway's default)."""
+EVENT_LOOP = "auto"
+"""The gateway's ``event_loop`` (``--event-loop``; the gateway's default)."""
 
 
 def start_receiver(kind: str, port: int, panels: int, data: Path) -> subprocess.Popen[bytes]:
@@ -108,6 +113,7 @@ def start_receiver(kind: str, port: int, panels: int, data: Path) -> subprocess.
         accounts = ", ".join(f'{{account: "{account_of(i)}"}}' for i in range(panels))
         cfg.write_text(
             f"site: {{id: bench}}\nlog: {{level: warning}}\njournal: {{writer: {WRITER}}}\n"
+            f"event_loop: {EVENT_LOOP}\n"
             "plugins:\n"
             f"  - {{id: rx, plugin: sia_dc09, config: {{tcp_port: {port}, "
             f"max_connections: 5000, max_connections_per_address: 5000, "
@@ -290,14 +296,23 @@ def main() -> None:
         default="process",
         help="where the gateway's journal writer runs (default: process, as the gateway)",
     )
+    p.add_argument(
+        "--event-loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="the gateway's event loop (default: auto, as the gateway)",
+    )
     args = p.parse_args()
-    global WRITER
-    WRITER = args.writer
+    global WRITER, EVENT_LOOP
+    WRITER, EVENT_LOOP = args.writer, args.event_loop
     if args.serve:
         kind, port, panels = args.serve[0], int(args.serve[1]), int(args.serve[2])
-        {"bare": lambda: serve_bare(port), "pysiaalarm": lambda: serve_pysiaalarm(port, panels)}[
-            kind
-        ]()
+        serve: dict[str, Callable[[], None]] = {
+            "bare": lambda: serve_bare(port),
+            "pysiaalarm": lambda: serve_pysiaalarm(port, panels),
+            "pysiaalarm-uvloop": lambda: serve_pysiaalarm(port, panels, "uvloop"),
+        }
+        serve[kind]()
         return
     seconds = 2.5 if args.quick else 10.0
     levels = (100, 1000) if args.quick else (10, 100, 1000)
@@ -306,9 +321,12 @@ def main() -> None:
         for kind in peak:
             peak[kind][panels] = measure(kind, panels, seconds)
     best = max(levels, key=lambda n: peak["anfang"][n]["acked_per_s"])
+    # Loop for loop, at the panel count where the gateway peaked (one run: the time limit).
+    peak["pysiaalarm-uvloop"] = {best: measure("pysiaalarm-uvloop", best, seconds)}
     paced = measure("anfang", 100, seconds * 1.5, rate=1000.0)
     ours = peak["anfang"][best]["acked_per_s"]
     pysia_best = max(r["acked_per_s"] for r in peak["pysiaalarm"].values())
+    pysia_uv_best = max(r["acked_per_s"] for r in peak["pysiaalarm-uvloop"].values())
     bare_best = max(r["acked_per_s"] for r in peak["bare"].values())
     emit(
         {
@@ -322,9 +340,12 @@ def main() -> None:
             "paced_acked_per_s": paced["acked_per_s"],
             "peak_ack_p99_ms": peak["anfang"][best]["ack_p99_ms"],
             "cpu_us_per_frame": peak["anfang"][best]["cpu_us_per_frame"],
+            "event_loop": EVENT_LOOP,
             "pysiaalarm_events_per_s": pysia_best,
+            "pysiaalarm_uvloop_events_per_s": pysia_uv_best,
             "bare_events_per_s": bare_best,
             "vs_pysiaalarm_ratio": round(ours / pysia_best, 2) if pysia_best else None,
+            "vs_pysiaalarm_uvloop_ratio": round(ours / pysia_uv_best, 2) if pysia_uv_best else None,
             "vs_bare_ratio": round(ours / bare_best, 3) if bare_best else None,
             "by_panels": {
                 kind: {n: r["acked_per_s"] for n, r in runs.items()} for kind, runs in peak.items()

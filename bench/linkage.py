@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from bench._common import emit, percentile
-from gateway import logs
+from gateway import event_loop, logs
 from gateway.config.loader import load_config
 from gateway.host import Gateway, InstanceState
 from gateway.host.collector import settle_after_start
@@ -235,6 +235,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "rules": args.rules,
         "target_p99_ms": 10,
         "writer": args.writer,
+        "event_loop": event_loop.running_loop_name(),
     }
 
 
@@ -250,7 +251,14 @@ def main() -> None:
         help="where the journal writer runs (the gateway's default: process)",
     )
     p.add_argument("--rules", type=int, default=1000, help="rules loaded (10 %% match)")
-    emit(asyncio.run(main_async(p.parse_args())))
+    p.add_argument(
+        "--event-loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="the event loop the gateway runs on (default: auto, as `anfang run`)",
+    )
+    args = p.parse_args()
+    emit(event_loop.run(main_async(args), args.event_loop))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ class ApiServer:
                 ssl_certfile=str(config.certfile) if config.certfile else None,
                 ssl_keyfile=str(config.keyfile) if config.keyfile else None,
                 timeout_graceful_shutdown=2,
+                http="h11",  # its limits below; never whichever parser happens to be installed
                 h11_max_incomplete_event_size=64 * 1024,
                 ws_per_message_deflate=config.ws_compression,
             )

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from gateway import logs
+from gateway import event_loop, logs
 from gateway.cli.common import add_command
 from gateway.cli.configured import EXIT_INVALID, add_config_option, load_or_report
 from gateway.config import ConfigError, load_config
@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         accept_anchor_mismatch=args.accept_anchor_mismatch,
         serve_api=True,
     )
-    return asyncio.run(_serve(gateway, args.show_events, args.config))
+    serving = _serve(gateway, args.show_events, args.config)
+    return event_loop.run(serving, loaded.gateway.event_loop)
 
 
 async def _serve(gateway: Gateway, show_events: bool, config_path: Path | None) -> int:

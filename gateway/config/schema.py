@@ -7,8 +7,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.event_loop import EventLoopChoice, EventLoopUnavailable, resolve
 from gateway.incidents.config import IncidentsConfig
 from gateway.journal.retention import RetentionPolicy
 from gateway.model.address import SEGMENT_PATTERN, AddressStr
@@ -116,3 +117,17 @@ class GatewayConfig(Strict):
         default_factory=list,
         description="rule files (each with a top-level 'rules:' list), relative to this file",
     )
+    event_loop: EventLoopChoice = Field(
+        default="auto",
+        description="the event loop: 'auto' (uvloop when installed), 'uvloop' or 'asyncio'; "
+        "applies at the next start",
+    )
+
+    @field_validator("event_loop")
+    @classmethod
+    def _loop_available(cls, value: EventLoopChoice) -> EventLoopChoice:
+        try:
+            resolve(value)
+        except EventLoopUnavailable as exc:
+            raise ValueError(str(exc)) from None
+        return value

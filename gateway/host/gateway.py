@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gateway.api import ApiServer
     from gateway.auth import AuthStore
 from gateway.config.schema import Isolation
+from gateway.event_loop import running_loop_name
 from gateway.host.areas import AreaTracker
 from gateway.host.commands import CommandDispatcher
 from gateway.host.instance import InstanceRunner
@@ -154,6 +155,7 @@ class Gateway:
             site=self.site,
             data_dir=str(self.data_dir),
             instances=list(self.runners),
+            event_loop=running_loop_name(),
         )
 
     async def _start_api(self) -> None:

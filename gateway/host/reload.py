@@ -39,7 +39,7 @@ def plan_reload(old: LoadedConfig, new: LoadedConfig) -> ReloadPlan:
             "address changes with it, so restart the gateway instead"
         )
     plan = ReloadPlan()
-    for key in ("data_dir", "journal", "log"):
+    for key in ("data_dir", "journal", "log", "event_loop"):
         if getattr(old.gateway, key) != getattr(new.gateway, key):
             plan.needs_restart.append(key)
     if old.gateway.site != new.gateway.site:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import platform
 import re
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import websockets
 from fastapi.routing import APIRoute, APIWebSocketRoute
 
+from gateway import __version__
 from gateway.auth import Role
 from gateway.host import InstanceState
 from gateway.journal import Filter
@@ -383,6 +385,10 @@ async def test_metrics_carry_the_plugins_own_counters(api: Api) -> None:
     text = answer.text
     assert 'anfang_plugin_counter_total{instance="panel",name="nak_crc"} 1' in text
     assert 'anfang_events_published_total{instance="panel",kind="test.manual"} 1' in text
+    assert (
+        f'anfang_build_info{{version="{__version__}",python="{platform.python_version()}",'
+        'event_loop="asyncio"} 1' in text
+    ), "pytest's loop, as the gateway runs on"
     bad = [line for line in text.splitlines() if not EXPOSITION_LINE.match(line)]
     assert bad == []
 

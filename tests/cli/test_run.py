@@ -105,7 +105,8 @@ def test_run_shows_demo_events(tmp_path: Path) -> None:
     result = _run_briefly("--data-dir", tmp_path / "data", "--show-events", seconds=4.0)
     assert result.returncode == 0, result.stderr
     assert "test.periodic" in result.stdout
-    assert "gateway started" in result.stderr  # logs on stderr, events on stdout
+    [started] = [line for line in result.stderr.splitlines() if "gateway started" in line]
+    assert "uvloop" in started, "auto: uvloop when installed"  # logs on stderr, events on stdout
 
 
 def test_sighup_reloads_only_changed_instances_and_survives_a_bad_config(tmp_path: Path) -> None:

@@ -83,6 +83,7 @@ BROKEN = [
         "at least 180 days",
     ),
     ("site: {id: hq}\nsirens: 3", "sirens", "unknown key"),
+    ("site: {id: hq}\nevent_loop: trio", "event_loop", "'auto', 'uvloop' or 'asyncio'"),
     (
         "site: {id: hq}\nplugins: [{id: a, plugin: demo, config: {seed: '${NO_SUCH_VAR_X}'}}]",
         "plugins[0].config.seed",

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from gateway.event_loop import running_loop_name
 from gateway.journal import Filter
 from gateway.model.command import Command, CommandResult, ResultStatus
 from gateway.model.event import Event
@@ -62,7 +63,7 @@ class EchoConfig(BaseModel):
 
 
 class EchoPlugin(Plugin[EchoConfig]):
-    """Answers test.echo with what it was sent, its pid and its (secret) token."""
+    """Answers test.echo with what it was sent, its pid, its (secret) token and its loop."""
 
     name = "echo"
     version = "1.0.0"
@@ -95,6 +96,7 @@ class EchoPlugin(Plugin[EchoConfig]):
                 "pid": os.getpid(),
                 "params": command.params,
                 "token": self.config.token.get_secret_value(),
+                "event_loop": running_loop_name(),
             },
         )
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from gateway import event_loop
 from gateway.config.loader import load_config
+from gateway.event_loop import running_loop_name
 from gateway.host import Gateway, InstanceState
 from gateway.host.process import IsolatedPlugin, IsolatedPluginError, isolated_plugin_class
 from gateway.host.process.codec import (
@@ -310,7 +312,12 @@ async def test_commands_round_trip_to_the_child(tmp_path: Path) -> None:
         command = Command(target="hq/echo-1", action="test.echo", params={"n": 7}, issued_by="test")
         result = await plugin.execute(command)
         assert result.status is ResultStatus.OK and result.command_id == command.id
-        assert result.data == {"pid": plugin.process_id, "params": {"n": 7}, "token": "s3cret"}
+        assert result.data == {
+            "pid": plugin.process_id,
+            "params": {"n": 7},
+            "token": "s3cret",
+            "event_loop": "asyncio",  # the host's (pytest's)
+        }
         with pytest.raises(IsolatedPluginError, match="OSError: bus error"):
             await plugin.execute(command.model_copy(update={"params": {"raise": True}}))
         assert runner.status.restarts == 0, "a raising execute does not fail the instance"
@@ -318,6 +325,23 @@ async def test_commands_round_trip_to_the_child(tmp_path: Path) -> None:
         await gw.stop()
     after = await plugin.execute(command)
     assert after.status is ResultStatus.FAILED and "not running" in after.detail
+
+
+def test_a_host_on_uvloop_starts_its_children_on_uvloop(tmp_path: Path) -> None:
+    """The child runs on the host's loop: an isolated receiver measured like an inline one."""
+
+    async def scenario() -> Any:
+        gw = make_gateway(tmp_path, "  - {id: relay, plugin: echo, isolation: process}\n")
+        await gw.start()
+        try:
+            await wait_for(lambda: gw.runners["relay"].status.state is InstanceState.RUNNING)
+            command = Command(target="hq/echo-1", action="test.echo", issued_by="test")
+            result = await proxy(gw, "relay").execute(command)
+            return running_loop_name(), result.data["event_loop"]
+        finally:
+            await gw.stop()
+
+    assert event_loop.run(scenario(), "uvloop") == ("uvloop", "uvloop")
 
 
 async def test_the_child_reads_the_journal_puts_commands_on_record_and_reports_its_status(

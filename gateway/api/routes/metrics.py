@@ -6,14 +6,17 @@ Written by hand rather than through a client library: a handful of families, no 
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
+from gateway import __version__
 from gateway.api.security import require
 from gateway.auth import Principal, Role
+from gateway.event_loop import running_loop_name
 from gateway.host.commands import LATENCY_BUCKETS_S
 
 router = APIRouter()
@@ -65,6 +68,14 @@ async def metrics(
 ) -> PlainTextResponse:
     gw = request.app.state.gateway
     out = Exposition()
+    out.family("anfang_build_info", "gauge", "the gateway's version, Python and event loop")
+    out.sample(
+        "anfang_build_info",
+        1,
+        version=__version__,
+        python=platform.python_version(),
+        event_loop=running_loop_name(),
+    )
     up, restarts, published, counted = [], [], [], []
     for instance, runner in sorted(gw.runners.items()):
         up.append(({"instance": instance}, 1 if runner.status.state.value == "running" else 0))

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import structlog
 
-from gateway import logs
+from gateway import event_loop, logs
 from gateway.host.process.codec import kinds_from_wire
 from gateway.host.process.remote import RemoteContext
 from gateway.host.process.remote_journal import RemoteJournal
@@ -199,11 +199,14 @@ class Child:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gateway.host.process.child")
     parser.add_argument("--fd", type=int, required=True, help="socket to the host")
+    parser.add_argument(
+        "--event-loop", choices=("uvloop", "asyncio"), default="asyncio", help="the host's loop"
+    )
     args = parser.parse_args(argv)
     faulthandler.enable()  # a crash in C prints the Python stack to stderr before dying
     logs.configure()
     sock = socket.socket(fileno=args.fd)
-    code = asyncio.run(Child().main(sock))
+    code = event_loop.run(Child().main(sock), args.event_loop)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # do not wait for threads a C library may have left behind

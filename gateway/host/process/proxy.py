@@ -19,6 +19,7 @@ from typing import Any, ClassVar, cast
 import structlog
 from pydantic import BaseModel
 
+from gateway.event_loop import running_loop_name
 from gateway.host.process.codec import config_to_wire, kinds_to_wire
 from gateway.host.process.errors import IsolatedPluginError, describe_exit
 from gateway.host.process.rpc import Endpoint, PeerGoneError, RemoteError
@@ -108,6 +109,8 @@ class IsolatedPlugin(Plugin[BaseModel]):
                     CHILD_MODULE,
                     "--fd",
                     str(theirs.fileno()),
+                    "--event-loop",
+                    running_loop_name(),  # the host's: measured as the host's
                     pass_fds=(theirs.fileno(),),
                     env=child_environment(),
                     stdin=asyncio.subprocess.DEVNULL,
