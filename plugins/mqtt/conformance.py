@@ -3,8 +3,8 @@
 The example config names a port picked when this module loads; the exercise starts
 ``mosquitto`` there (the first time) and acts as a platform: it waits for the retained
 ``online``, for the feed, and sends a malformed command that must get an error answer. The
-broker stays up for the kit's later checks (the connection drop, the restart) and is stopped
-when the process exits.
+broker stays up for the kit's later checks (the connection drop, the restart) and is stopped,
+its config folder removed, when the process exits.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from gateway.sdk import ConformanceSpec, Plugin
 
 MOSQUITTO = "mosquitto"
 _brokers: dict[int, subprocess.Popen[bytes]] = {}
+_homes: list[Path] = []
+"""The brokers' config folders, removed with them (each run left one in the temp folder)."""
 
 
 def _free_port() -> int:
@@ -43,6 +45,9 @@ def _stop_brokers() -> None:
             proc.kill()
             proc.wait()
     _brokers.clear()
+    for home in _homes:
+        shutil.rmtree(home, ignore_errors=True)
+    _homes.clear()
 
 
 def start_broker(port: int) -> subprocess.Popen[bytes]:
@@ -53,7 +58,9 @@ def start_broker(port: int) -> subprocess.Popen[bytes]:
     binary = shutil.which(MOSQUITTO) or shutil.which(MOSQUITTO, path="/usr/sbin:/usr/local/sbin")
     if binary is None:
         raise RuntimeError("the MQTT conformance exercise needs mosquitto (apt install mosquitto)")
-    conf = Path(tempfile.mkdtemp(prefix="anfang-kit-mqtt-")) / "mosquitto.conf"
+    home = Path(tempfile.mkdtemp(prefix="anfang-kit-mqtt-"))
+    _homes.append(home)
+    conf = home / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     proc = subprocess.Popen(
         [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.cli.helpers import anfang
 
@@ -47,3 +48,12 @@ def test_the_sia_dc09_receiver_passes_the_kit() -> None:
     assert checks["codec.sia-dc09.vectors"]["status"] == "pass"
     assert checks["codec.sia-dc09.fuzz"]["status"] == "pass"
     assert checks["events.schema"]["events"] >= 3, "the kit's panel reported events"
+
+
+def test_the_mqtt_kit_run_leaves_nothing_in_the_temp_folder(tmp_path: Path) -> None:
+    """The kit starts mosquitto from a config in a folder of its own; every run used to leave
+    that folder behind."""
+    result = anfang("conformance", "mqtt", "--json", env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["ok"] is True
+    assert list(tmp_path.iterdir()) == []
