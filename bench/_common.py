@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+
+def add_event_loop_option(parser: argparse.ArgumentParser) -> None:
+    """``--event-loop``: the gateway's loop in this run (default: as ``anfang run`` picks)."""
+    parser.add_argument(
+        "--event-loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="the gateway's event loop (default: auto, as the gateway)",
+    )
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 import websockets
 
-from bench._common import emit, percentile
+from bench._common import add_event_loop_option, emit, percentile
 from gateway import event_loop
 from gateway.api.stream import COALESCE_S
 from plugins.sia_dc09.dc09 import build_frame
@@ -313,12 +313,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     p.add_argument("--serve-bare", nargs=2, help=argparse.SUPPRESS)
     p.add_argument("--follow", nargs=4, help=argparse.SUPPRESS)
-    p.add_argument(
-        "--event-loop",
-        choices=("auto", "uvloop", "asyncio"),
-        default="auto",
-        help="the gateway's event loop (default: auto, as the gateway)",
-    )
+    add_event_loop_option(p)
     args = p.parse_args()
     if args.follow:
         url, token, clients, seconds = args.follow

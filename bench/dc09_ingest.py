@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import emit, filesystem_of, percentile
+from bench._common import add_event_loop_option, emit, filesystem_of, percentile
 from gateway import event_loop
 from plugins.sia_dc09.dc09 import build_ack, build_frame, parse_frame
 
@@ -296,12 +296,7 @@ def main() -> None:
         default="process",
         help="where the gateway's journal writer runs (default: process, as the gateway)",
     )
-    p.add_argument(
-        "--event-loop",
-        choices=("auto", "uvloop", "asyncio"),
-        default="auto",
-        help="the gateway's event loop (default: auto, as the gateway)",
-    )
+    add_event_loop_option(p)
     args = p.parse_args()
     global WRITER, EVENT_LOOP
     WRITER, EVENT_LOOP = args.writer, args.event_loop

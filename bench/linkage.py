@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from bench._common import emit, percentile
+from bench._common import add_event_loop_option, emit, percentile
 from gateway import event_loop, logs
 from gateway.config.loader import load_config
 from gateway.host import Gateway, InstanceState
@@ -251,12 +251,7 @@ def main() -> None:
         help="where the journal writer runs (the gateway's default: process)",
     )
     p.add_argument("--rules", type=int, default=1000, help="rules loaded (10 %% match)")
-    p.add_argument(
-        "--event-loop",
-        choices=("auto", "uvloop", "asyncio"),
-        default="auto",
-        help="the event loop the gateway runs on (default: auto, as `anfang run`)",
-    )
+    add_event_loop_option(p)
     args = p.parse_args()
     emit(event_loop.run(main_async(args), args.event_loop))
 
