@@ -102,6 +102,13 @@ class SiaDc09Plugin(Plugin[ReceiverConfig]):
             if listener is not None:
                 await listener.close()
 
+    def health(self) -> dict[str, Any]:
+        """For ``/api/v1/instances``: panels connected now, frames remembered for repeats."""
+        return {
+            "tcp_connections_open": self.tcp.open_connections if self.tcp is not None else 0,
+            "dedup_entries": len(self.receiver.dedup),
+        }
+
     def _refuse(self, error: Any) -> bytes:
         return self.receiver.refuse(error, self.ctx.clock.now())
 

@@ -69,6 +69,10 @@ class TcpListener:
         self._per_address: Counter[str] = Counter()
         self.port = 0
 
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
+
     async def start(self, host: str, port: int) -> None:
         backlog = min(self._max_connections, MAX_BACKLOG)
         self._server = await asyncio.start_server(self._accept, host, port, backlog=backlog)

@@ -350,9 +350,16 @@ async def test_slow_and_flooding_senders_are_cut_off(tmp_path: Path) -> None:
         counters = plugin.ctx.counters
         assert counters["tcp_idle_closed"] >= 1
         assert counters["tcp_refused_address_limit"] >= 1
+        assert plugin.health()["tcp_connections_open"] == 3
         for _, w in held:
             w.close()
-        # The receiver still serves a well-behaved panel afterwards.
+        # Once it has seen them close (a panel reconnecting before that is still over the
+        # limit), the receiver serves a well-behaved panel again.
+        for _ in range(300):
+            if plugin.health()["tcp_connections_open"] == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert plugin.health()["tcp_connections_open"] == 0
         (answer,) = await send_tcp(gw, build_frame("NULL", 0, "1234", ""))
         assert b'"ACK"0000' in answer
     finally:
