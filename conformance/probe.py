@@ -29,6 +29,21 @@ class Snapshot:
         )
 
 
+async def settle_the_loop() -> None:
+    """Let the event loop make what it keeps for its whole life before the first snapshot.
+
+    uvloop (libuv) opens /dev/null with the first socket it wraps and keeps it as long as the
+    loop: a spare descriptor it gives up to shed connections when the process runs out. The
+    first plugin to open a socket would otherwise be blamed for it."""
+    ours, theirs = socket.socketpair()
+    try:
+        _, writer = await asyncio.open_unix_connection(sock=ours)
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        theirs.close()
+
+
 def _pool_thread(thread: threading.Thread) -> bool:
     """The default executor keeps its workers (``asyncio.to_thread`` is the right thing to use)."""
     return thread.name.startswith("asyncio_") or thread.name.startswith("ThreadPoolExecutor")

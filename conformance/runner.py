@@ -29,6 +29,7 @@ from conformance.probe import (
     leaked_tasks,
     new_fds,
     new_threads,
+    settle_the_loop,
 )
 from conformance.report import Report
 from gateway.config.loader import LoadedConfig, load_config
@@ -160,6 +161,7 @@ async def _run_checks(
     # gateway starts: collecting that heap once its loop watchdog runs was itself a stall.
     gc.collect()
     gc.freeze()
+    await settle_the_loop()
     await gw.start()
     sampler = LagSampler()
     sampler.start()

@@ -20,6 +20,18 @@ REPO = Path(__file__).resolve().parent.parent
 settings.register_profile("anfang", deadline=None)
 settings.load_profile("anfang")
 
+TEST_LOOP = os.environ.get("ANFANG_TEST_LOOP", "asyncio")
+"""The loop async tests run on: ``uvloop`` runs them on the loop ``anfang run`` picks (the
+subprocess tests run there anyway), asyncio's own otherwise."""
+
+
+if TEST_LOOP == "uvloop":  # defined only then: without the hook, pytest-asyncio's own loop
+
+    def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Any:
+        from gateway.event_loop import loop_factory
+
+        return {"uvloop": loop_factory("uvloop")}
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:

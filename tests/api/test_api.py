@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from gateway import __version__
 from gateway.auth import Role
+from gateway.event_loop import running_loop_name
 from gateway.host import InstanceState
 from gateway.journal import Filter
 from gateway.model.command import Command
@@ -387,8 +388,8 @@ async def test_metrics_carry_the_plugins_own_counters(api: Api) -> None:
     assert 'anfang_events_published_total{instance="panel",kind="test.manual"} 1' in text
     assert (
         f'anfang_build_info{{version="{__version__}",python="{platform.python_version()}",'
-        'event_loop="asyncio"} 1' in text
-    ), "pytest's loop, as the gateway runs on"
+        f'event_loop="{running_loop_name()}"}} 1' in text
+    ), "the loop the gateway runs on (the test's)"
     bad = [line for line in text.splitlines() if not EXPOSITION_LINE.match(line)]
     assert bad == []
 

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +315,7 @@ async def test_commands_round_trip_to_the_child(tmp_path: Path) -> None:
             "pid": plugin.process_id,
             "params": {"n": 7},
             "token": "s3cret",
-            "event_loop": "asyncio",  # the host's (pytest's)
+            "event_loop": running_loop_name(),  # the host's
         }
         with pytest.raises(IsolatedPluginError, match="OSError: bus error"):
             await plugin.execute(command.model_copy(update={"params": {"raise": True}}))
@@ -376,15 +375,29 @@ async def test_the_child_reads_the_journal_puts_commands_on_record_and_reports_i
 
 
 async def test_stop_reaps_the_child_and_leaks_no_descriptors(tmp_path: Path) -> None:
+    # The journal writer's forkserver (and its resource tracker) are started once per process
+    # and kept for later writers, and uvloop opens /dev/null with the first socket it wraps and
+    # keeps it as long as the loop (a spare for running out of descriptors): not descriptors a
+    # gateway's stop should give back. A first gateway started and stopped makes them all; the
+    # second must give back everything it opened.
+    await start_and_stop_a_listener(tmp_path / "first")
+    fds_before = len(os.listdir("/proc/self/fd"))
+    data = await start_and_stop_a_listener(tmp_path / "second")
+    assert len(os.listdir("/proc/self/fd")) == fds_before
+    reader = JournalReader.open(data)
+    cursors = reader.cursors()
+    reader.close()
+    assert cursors.get("listen.seen", 0) > 0, "the child's commits reached the durable cursor"
+
+
+async def start_and_stop_a_listener(home: Path) -> Path:
+    """A gateway with an isolated listener, started and stopped; its data directory."""
+    home.mkdir()
     gw = make_gateway(
-        tmp_path,
+        home,
         "  - {id: steady, plugin: tick, config: {period_s: 0.01}}\n"
         "  - {id: listen, plugin: listener, isolation: process}\n",
     )
-    # The journal writer's forkserver (and its resource tracker) are started once per process
-    # and kept for later writers: theirs are not descriptors a gateway's stop should give back.
-    forkserver.ensure_running()
-    fds_before = len(os.listdir("/proc/self/fd"))
     await gw.start()
     runner = gw.runners["listen"]
     await wait_for(lambda: (gw.statedb.get("plugin:listen", "count") or 0) >= 5)
@@ -395,11 +408,7 @@ async def test_stop_reaps_the_child_and_leaks_no_descriptors(tmp_path: Path) -> 
     assert plugin.process is not None and plugin.process.returncode == 0
     assert gone(pid)
     assert runner.status.restarts == 0
-    assert len(os.listdir("/proc/self/fd")) == fds_before
-    reader = JournalReader.open(tmp_path / "data")
-    cursors = reader.cursors()
-    reader.close()
-    assert cursors.get("listen.seen", 0) > 0, "the child's commits reached the durable cursor"
+    return home / "data"
 
 
 async def test_a_child_that_will_not_stop_is_killed_and_reaped(tmp_path: Path) -> None:
