@@ -8,11 +8,10 @@ every check passes, 1 when one fails, 2 for an unknown plugin.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import Any
 
-from gateway import logs
+from gateway import event_loop, logs
 from gateway.cli.common import CommandError, add_command
 
 
@@ -46,11 +45,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"the conformance kit is not installed: {exc}") from None
     logs.configure("debug" if args.verbose else "warning", "auto")
     try:
-        report = asyncio.run(
-            check_plugin(
-                args.plugin, max_block_ms=args.max_block_ms, fuzz_examples=args.fuzz_examples
-            )
+        checking = check_plugin(
+            args.plugin, max_block_ms=args.max_block_ms, fuzz_examples=args.fuzz_examples
         )
+        report = event_loop.run(checking)  # the loop `anfang run` would run the plugin on
     except UnknownPluginError as exc:
         raise CommandError(str(exc), code=2) from None
     if args.json:
