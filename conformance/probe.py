@@ -44,9 +44,13 @@ async def settle_the_loop() -> None:
         theirs.close()
 
 
+DEFAULT_EXECUTOR_THREADS = ("asyncio_", "uvloop_", "ThreadPoolExecutor")
+"""Names of the loop's default executor's workers (asyncio's, uvloop's, a plain pool's)."""
+
+
 def _pool_thread(thread: threading.Thread) -> bool:
     """The default executor keeps its workers (``asyncio.to_thread`` is the right thing to use)."""
-    return thread.name.startswith("asyncio_") or thread.name.startswith("ThreadPoolExecutor")
+    return thread.name.startswith(DEFAULT_EXECUTOR_THREADS)
 
 
 def open_fds() -> dict[int, str]:
