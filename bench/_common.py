@@ -7,14 +7,16 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from gateway.event_loop import EventLoopChoice
 
 
 def add_event_loop_option(parser: argparse.ArgumentParser) -> None:
     """``--event-loop``: the gateway's loop in this run (default: as ``anfang run`` picks)."""
     parser.add_argument(
         "--event-loop",
-        choices=("auto", "uvloop", "asyncio"),
+        choices=get_args(EventLoopChoice),
         default="auto",
         help="the gateway's event loop (default: auto, as the gateway)",
     )

@@ -83,7 +83,7 @@ def serve_bare(port: int) -> None:
     event_loop.run(main())  # the best loop installed: a ceiling
 
 
-def serve_pysiaalarm(port: int, panels: int, loop: str = "asyncio") -> None:
+def serve_pysiaalarm(port: int, panels: int, loop: event_loop.LoopName = "asyncio") -> None:
     from pysiaalarm.aio import CommunicationsProtocol, SIAAccount, SIAClient
 
     async def ignore(event: Any) -> None:
@@ -98,7 +98,7 @@ def serve_pysiaalarm(port: int, panels: int, loop: str = "asyncio") -> None:
             print("ready", flush=True)
             await asyncio.Event().wait()
 
-    event_loop.run(main(), "uvloop" if loop == "uvloop" else "asyncio")
+    event_loop.run(main(), loop)
 
 
 WRITER = "process"

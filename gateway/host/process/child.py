@@ -18,11 +18,12 @@ import socket
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import structlog
 
 from gateway import event_loop, logs
+from gateway.event_loop import LoopName
 from gateway.host.process.codec import kinds_from_wire
 from gateway.host.process.remote import RemoteContext
 from gateway.host.process.remote_journal import RemoteJournal
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gateway.host.process.child")
     parser.add_argument("--fd", type=int, required=True, help="socket to the host")
     parser.add_argument(
-        "--event-loop", choices=("uvloop", "asyncio"), default="asyncio", help="the host's loop"
+        "--event-loop", choices=get_args(LoopName), default="asyncio", help="the host's loop"
     )
     args = parser.parse_args(argv)
     faulthandler.enable()  # a crash in C prints the Python stack to stderr before dying
