@@ -99,22 +99,30 @@ def load_config(
     issues: list[ConfigIssue] = []
     secrets: set[str] = set()
     raw = _substitute_env(raw, (), issues, secrets)
+    unset = {issue.path for issue in issues}  # each key whose environment variable is missing
     try:
         gateway = GatewayConfig.model_validate(raw)
     except ValidationError as exc:
-        found = issues + issues_from_validation(exc)
-        raise ConfigError(source, found + _check_raw_plugins(raw, plugin_classes, found)) from None
+        found = issues + _not_at(unset, issues_from_validation(exc))
+        more = _check_raw_plugins(raw, plugin_classes, found)
+        raise ConfigError(source, found + _not_at(unset, more)) from None
     base = Path(path).parent if path is not None else Path.cwd()
     issues.extend(_include_rule_files(gateway, base, secrets))
     loaded = LoadedConfig(
         gateway, source, secrets=secrets, path=Path(path) if path is not None else None
     )
-    issues.extend(_check_plugins(loaded, plugin_classes))
+    issues.extend(_not_at(unset, _check_plugins(loaded, plugin_classes)))
     issues.extend(_check_listeners(loaded))
     issues.extend(_check_pins(gateway))
     if issues:
         raise ConfigError(source, issues)
     return loaded
+
+
+def _not_at(paths: set[str], issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """``issues`` without those at a key whose environment variable is not set: the empty
+    value stood in for it, and "too short" or "not a number" about it would only mislead."""
+    return [issue for issue in issues if issue.path not in paths]
 
 
 def _include_rule_files(gateway: GatewayConfig, base: Path, secrets: set[str]) -> list[ConfigIssue]:

@@ -186,3 +186,31 @@ def test_env_substitution_and_good_config(tmp_path: Path, monkeypatch: pytest.Mo
 def test_packaged_demo_config_is_valid() -> None:
     loaded = load_config(None, INSTALLED)
     assert loaded.gateway.site.id == "branch-01"
+
+
+def test_a_missing_environment_variable_is_one_problem_not_two(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The empty value standing in for the variable used to draw a second, misleading error
+    at the same key ("an AES key is 16, 24 or 32 bytes ... got 0"); other keys still speak."""
+    monkeypatch.delenv("NO_SUCH_KEY_X", raising=False)
+    issues = issues_of(
+        tmp_path,
+        "site: {id: hq}\nplugins: [{id: rx, plugin: sia_dc09, config: {tcp_port: 0, "
+        "accounts: [{account: '1234', key_hex: '${NO_SUCH_KEY_X}'}, "
+        "{account: '5678', key_hex: 'abc'}]}}]\n",
+    )
+    assert [(i.path, i.message) for i in issues if "accounts[0]" in i.path] == [
+        ("plugins[0].config.accounts[0].key_hex", "environment variable NO_SUCH_KEY_X is not set")
+    ]
+    assert any(i.path == "plugins[0].config.accounts[1].key_hex" for i in issues)
+
+
+def test_a_missing_variable_in_a_gateway_key_is_one_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_SUCH_PORT_X", raising=False)
+    issues = issues_of(tmp_path, "site: {id: hq}\napi: {port: '${NO_SUCH_PORT_X}'}\n")
+    assert [(i.path, i.message) for i in issues] == [
+        ("api.port", "environment variable NO_SUCH_PORT_X is not set")
+    ]
