@@ -1,7 +1,9 @@
 """``anfang decode CODEC``: frames on stdin, one JSON line per frame on stdout.
 
-The same sans-IO codec a receiver runs, with nothing else in the way: no keys, no journal, no
-timestamp window, so a captured frame can be checked by hand. A bad frame prints
+The same sans-IO codec a receiver runs, with nothing else in the way: no journal, no timestamp
+window, so a captured frame can be checked by hand. Without a config there are no keys either;
+with ``-c`` the frame is decoded as the configured instance of the codec's plugin would decode
+it (keys, vendor variants, accounts' sites), when the codec offers that. A bad frame prints
 ``{"error": ...}`` and the next line is read; only a wrong command line fails the run.
 """
 
@@ -16,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli.common import Subparsers, UsageError, add_command
-from gateway.config import ConfigError, load_config
-from gateway.sdk.codec import DEFAULT_SITE, CodecSpec, DecodeContext
+from gateway.config import ConfigError, LoadedConfig, load_config
+from gateway.sdk.codec import DEFAULT_SITE, CodecSpec, DecodeContext, Decoder
 from gateway.sdk.discovery import InstalledPlugins, discover
 
 EXIT_INVALID = 2
@@ -51,7 +53,14 @@ def register(subparsers: Subparsers) -> None:
         "--config",
         type=Path,
         default=None,
-        help="config file whose site id is used in event sources",
+        help="config file: its site id is used in event sources, and an instance of the "
+        "codec's plugin in it decodes as that instance would (keys, variants, account sites)",
+    )
+    parser.add_argument(
+        "--instance",
+        metavar="ID",
+        default=None,
+        help="with -c: which instance decodes, when several in the config could",
     )
     parser.add_argument("--list", action="store_true", help="list the installed codecs and exit")
     parser.set_defaults(func=run)
@@ -68,16 +77,21 @@ def run(args: argparse.Namespace) -> int:
         return 0
     spec = _codec(installed, args.codec)
     site = DEFAULT_SITE
+    decode = spec.decode
+    if args.config is None and args.instance is not None:
+        raise UsageError("--instance names an instance of the -c config; give -c too")
     if args.config is not None:
         try:
-            site = load_config(args.config, installed.classes).gateway.site.id
+            loaded = load_config(args.config, installed.classes)
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
             return EXIT_INVALID
+        site = loaded.gateway.site.id
+        decode = _configured_decoder(spec, installed, loaded, args.instance) or decode
     form = "hex" if args.hex else "json" if args.json else "text"
     bugs = 0
     for line in _lines(sys.stdin.buffer):
-        result, bug = _decode_line(spec, line, form, site)
+        result, bug = _decode_line(spec, line, form, site, decode)
         bugs += bug
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return EXIT_CODEC_BUG if bugs else 0
@@ -91,6 +105,39 @@ def _codec(installed: InstalledPlugins, name: str | None) -> CodecSpec:
     if spec is None:
         raise UsageError(f"unknown codec {name!r}; known codecs: {known}")
     return spec
+
+
+def _configured_decoder(
+    spec: CodecSpec, installed: InstalledPlugins, loaded: LoadedConfig, instance: str | None
+) -> Decoder | None:
+    """The decoder of the config's instance whose plugin offers ``spec`` (``--instance`` when
+    there are several); None when the codec has no configured form or no instance uses it."""
+    candidates = [
+        entry.id
+        for entry in loaded.gateway.plugins
+        if entry.id in loaded.plugin_configs
+        and entry.plugin in installed.classes
+        and spec in installed.classes[entry.plugin].codecs
+    ]
+    if instance is not None:
+        if instance not in candidates:
+            raise UsageError(
+                f"--instance {instance}: no enabled instance with codec {spec.name} in the config"
+                + (f" (those that have one: {', '.join(candidates)})" if candidates else "")
+            )
+        chosen = instance
+    elif len(candidates) > 1:
+        raise UsageError(
+            f"several instances could decode {spec.name} ({', '.join(candidates)}): "
+            "choose one with --instance"
+        )
+    elif candidates:
+        chosen = candidates[0]
+    else:
+        return None
+    if spec.configured is None:
+        return None
+    return spec.configured(loaded.plugin_configs[chosen], loaded.gateway.site.id)
 
 
 def _print_list(installed: InstalledPlugins) -> None:
@@ -129,14 +176,17 @@ def _frame(line: bytes, form: str) -> bytes:
     return line
 
 
-def _decode_line(spec: CodecSpec, line: bytes, form: str, site: str) -> tuple[dict[str, Any], int]:
-    """The JSON object for one line, and 1 if the codec broke its contract (raised another type)."""
+def _decode_line(
+    spec: CodecSpec, line: bytes, form: str, site: str, decode: Decoder | None = None
+) -> tuple[dict[str, Any], int]:
+    """The JSON object for one line, and 1 if the codec broke its contract (raised another type).
+    ``decode`` is the codec's configured form, when one is used."""
     try:
         frame = _frame(line, form)
     except ValueError as exc:
         return {"error": str(exc)}, 0
     try:
-        decoded = spec.decode(frame, DecodeContext(site=site, now=datetime.now(UTC)))
+        decoded = (decode or spec.decode)(frame, DecodeContext(site=site, now=datetime.now(UTC)))
     except spec.error as exc:
         return {"error": str(exc)}, 0
     except Exception as exc:  # a codec bug: report it on this line and keep reading

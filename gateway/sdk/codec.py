@@ -79,6 +79,10 @@ class Decoded:
         }
 
 
+Decoder = Callable[[bytes, DecodeContext], Decoded]
+"""One frame in, its fields and canonical events out; raises the codec's error type."""
+
+
 @dataclass(frozen=True)
 class CodecSpec:
     """A decoder as offered to tools: a unique dashed name, what it reads, and its error type.
@@ -86,13 +90,19 @@ class CodecSpec:
     ``decode`` raises ``error`` (a :class:`CodecError` subclass by convention) for every bad
     frame and nothing else; ``vectors`` is the conformance vector file the codec is tested
     against, when the distribution ships one.
+
+    ``configured``, when given, builds the decoder an instance of the codec's plugin runs with
+    its validated config (keys, vendor variants, account-to-site mapping) and the site id:
+    ``anfang decode CODEC -c anfang.yaml`` then decodes a captured frame as that receiver
+    would. Same contract as ``decode``.
     """
 
     name: str
     description: str
-    decode: Callable[[bytes, DecodeContext], Decoded]
+    decode: Decoder
     error: type[Exception]
     vectors: Path | None = None
+    configured: Callable[[Any, str], Decoder] | None = None
 
     def __post_init__(self) -> None:
         if not _CODEC_NAME.fullmatch(self.name):

@@ -6,26 +6,66 @@ accepts without configuration (trailing NULs, a data block without ``#acct|``, a
 ``variants`` setting and are refused here with a reason saying so. No keys (an encrypted frame
 says so) and no timestamp window. A data block that cannot be read is reported as the frame's
 error, so the codec keeps one error type.
+
+With a receiver's config (``anfang decode sia-dc09 -c anfang.yaml``) the frame is decoded as
+that receiver would: its accounts' keys, its variants, each account's site and time zone, and
+the DUH it would answer for a frame it reads but refuses. Still no timestamp window (a capture
+is old by the time it is decoded) and no de-duplication.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.sdk.codec import CodecError, CodecSpec, DecodeContext, Decoded
-from plugins.sia_dc09.dc09 import DEFAULT, Dc09Error, Reason, parse_frame
+from gateway.model.event import Event
+from gateway.sdk.codec import CodecError, CodecSpec, DecodeContext, Decoded, Decoder
+from plugins.sia_dc09.config import ReceiverConfig
+from plugins.sia_dc09.dc09 import DEFAULT, Dc09Error, Dc09Message, Reason, Variants, parse_frame
 from plugins.sia_dc09.mapping import to_events
+from plugins.sia_dc09.receiver import accounts_from, parse_for_account, refusal_of
 
 
 def decode_dc09(frame: bytes, ctx: DecodeContext) -> Decoded:
     message = parse_frame(frame, variants=DEFAULT)
+    return Decoded(message.to_dict(), _events(message, ctx))
+
+
+def decode_as_receiver(config: ReceiverConfig, site: str) -> Decoder:
+    """The decoder of a receiver with ``config`` at ``site`` (``CodecSpec.configured``)."""
+    accounts = accounts_from(config, site)
+    variants = Variants(
+        binary_crc=config.variants.binary_crc, decimal_length=config.variants.decimal_length
+    )
+
+    def decode(frame: bytes, ctx: DecodeContext) -> Decoded:
+        message, account = parse_for_account(frame, accounts, site, variants, config.max_frame)
+        fields = message.to_dict()
+        fields["account_known"] = account.known
+        fields["device"] = account.device
+        refusal = refusal_of(config, message, account)
+        if refusal is not None:
+            fields["answer"] = f"DUH: {refusal[1]}"
+            return Decoded(fields, [])
+        events = _events(message, account.decode_context(ctx.now))
+        fields["answer"] = "ACK"  # inside the timestamp window, which is not checked here
+        return Decoded(fields, events)
+
+    return decode
+
+
+def _events(message: Dc09Message, ctx: DecodeContext) -> list[Event]:
     try:
-        events = to_events(message, ctx)
+        return to_events(message, ctx)
     except CodecError as exc:
         raise Dc09Error(
             Reason.FORMAT, f"data block {message.data!r}: {exc}", header=message.header
         ) from None
-    return Decoded(message.to_dict(), events)
+
+
+def _configured(config: object, site: str) -> Decoder:
+    if not isinstance(config, ReceiverConfig):
+        raise TypeError(f"sia-dc09 decodes with a sia_dc09 config, not {type(config).__name__}")
+    return decode_as_receiver(config, site)
 
 
 CODECS = (
@@ -35,5 +75,6 @@ CODECS = (
         decode=decode_dc09,
         error=Dc09Error,
         vectors=Path(__file__).parent / "dc09" / "vectors.json",
+        configured=_configured,
     ),
 )

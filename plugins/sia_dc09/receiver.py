@@ -100,6 +100,50 @@ def accounts_from(config: ReceiverConfig, default_site: str) -> dict[str, Accoun
     return out
 
 
+def account_for(
+    accounts: dict[str, Account], number: str, default_site: str, variants: Variants
+) -> Account:
+    """The configured account, or one as first heard (unknown, under the default site)."""
+    number = number.upper()
+    known = accounts.get(number)
+    if known is not None:
+        return known
+    return Account(number, default_site, None, variants, known=False)
+
+
+def parse_for_account(
+    frame: bytes,
+    accounts: dict[str, Account],
+    default_site: str,
+    variants: Variants,
+    max_bytes: int,
+) -> tuple[Dc09Message, Account]:
+    """Parse a frame with its account's key, and again in its panel's time zone when the
+    account sends local time (the header names the account, the account the zone)."""
+
+    def key_for(number: str) -> Key | None:
+        known = accounts.get(number.upper())
+        return known.key if known else None
+
+    message = parse_frame(frame, keys=key_for, variants=variants, max_bytes=max_bytes)
+    account = account_for(accounts, message.account, default_site, variants)
+    if account.variants.local_time is not None:  # this panel sends local time
+        message = parse_frame(frame, keys=key_for, variants=account.variants, max_bytes=len(frame))
+    return message, account
+
+
+def refusal_of(
+    config: ReceiverConfig, message: Dc09Message, account: Account
+) -> tuple[str, str] | None:
+    """Why a frame read correctly gets DUH from its account's receiver: the counter the
+    receiver keeps for the reason and the reason in words; None when it is accepted."""
+    if not account.known and config.strict:
+        return "duh_unknown_account", "frame from an unknown account (strict)"
+    if not message.encrypted and not account.plain_allowed:
+        return "duh_plain_for_keyed_account", "unencrypted frame for an account with a key"
+    return None
+
+
 def _key(account: AccountConfig) -> Key | None:
     if account.key_hex is not None:
         return Key.from_hex(account.key_hex.get_secret_value())
@@ -148,29 +192,16 @@ class Receiver:
         self._early = timedelta(seconds=config.window_past_s)
         self._late = timedelta(seconds=config.window_future_s)
 
-    def _key_for(self, account: str) -> Key | None:
-        known = self.accounts.get(account.upper())
-        return known.key if known else None
-
     def account(self, number: str) -> Account:
-        number = number.upper()
-        known = self.accounts.get(number)
-        if known is not None:
-            return known
-        return Account(number, self.default_site, None, self._variants, known=False)
+        return account_for(self.accounts, number, self.default_site, self._variants)
 
     async def handle(self, frame: bytes) -> bytes | None:
         """The response to one frame, or None when none may be sent (journal down)."""
         now = self._now()
         try:
-            message = parse_frame(
-                frame, keys=self._key_for, variants=self._variants, max_bytes=self.config.max_frame
+            message, account = parse_for_account(
+                frame, self.accounts, self.default_site, self._variants, self.config.max_frame
             )
-            account = self.account(message.account)
-            if account.variants.local_time is not None:  # this panel sends local time
-                message = parse_frame(
-                    frame, keys=self._key_for, variants=account.variants, max_bytes=len(frame)
-                )
             fp = None if message.token is Token.NULL else frame_fingerprint(message)
             repeat = fp is not None and self.dedup.is_repeat(fp, self._monotonic())
             # A repeat of a frame already journaled is ACKed even if its time has aged out of
@@ -179,14 +210,12 @@ class Receiver:
                 message.check_time(now, early=self._early, late=self._late)
         except Dc09Error as exc:
             return self.refuse(exc, now, frame)
-        if not account.known and self.config.strict:
-            self.counters["duh_unknown_account"] += 1
-            log.warning("frame from an unknown account refused (strict)", account=account.account)
-            return build_duh(message)
-        if not message.encrypted and not account.plain_allowed:
-            self.counters["duh_plain_for_keyed_account"] += 1
+        refusal = refusal_of(self.config, message, account)
+        if refusal is not None:
+            counter, reason = refusal
+            self.counters[counter] += 1
             log.warning(
-                "unencrypted frame for an account with a key refused",
+                f"{reason}: refused",
                 instance=self.instance,
                 account=account.account,
                 token=str(message.token),
@@ -290,4 +319,13 @@ def binary_crc_of(frame: bytes) -> bool:
     return crc_format(frame.lstrip(b"\n")) == "binary"
 
 
-__all__ = ["Account", "Reason", "Receiver", "accounts_from", "binary_crc_of"]
+__all__ = [
+    "Account",
+    "Reason",
+    "Receiver",
+    "account_for",
+    "accounts_from",
+    "binary_crc_of",
+    "parse_for_account",
+    "refusal_of",
+]
