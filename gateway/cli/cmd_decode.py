@@ -112,6 +112,10 @@ def _configured_decoder(
 ) -> Decoder | None:
     """The decoder of the config's instance whose plugin offers ``spec`` (``--instance`` when
     there are several); None when the codec has no configured form or no instance uses it."""
+    if spec.configured is None:
+        if instance is not None:
+            raise UsageError(f"--instance: codec {spec.name} decodes the same for every instance")
+        return None
     candidates = [
         entry.id
         for entry in loaded.gateway.plugins
@@ -134,8 +138,6 @@ def _configured_decoder(
     elif candidates:
         chosen = candidates[0]
     else:
-        return None
-    if spec.configured is None:
         return None
     return spec.configured(loaded.plugin_configs[chosen], loaded.gateway.site.id)
 

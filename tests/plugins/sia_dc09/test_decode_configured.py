@@ -136,3 +136,14 @@ def test_a_codec_without_a_configured_form_keeps_the_config_site(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     (line,) = json_lines(result.stdout)
     assert line["events"][0]["source"] == "hq/acct-1234/zone-15"
+
+
+def test_instance_is_refused_for_a_codec_that_decodes_the_same_everywhere(tmp_path: Path) -> None:
+    config = tmp_path / "anfang.yaml"
+    config.write_text(CONFIG)
+    result = anfang(
+        "decode", "contact-id", "-c", config, "--instance", "rx", stdin="1234181131010158\n",
+        env={"PANEL_KEY": KEY},
+    )  # fmt: skip
+    assert_clean_error(result, 2)
+    assert "contact-id decodes the same for every instance" in result.stderr
