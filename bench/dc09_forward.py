@@ -14,7 +14,9 @@ sia_dc09 receiver, in its own process, every event durably journaled before its 
   back: the slow case — a refused connection fails over in about retry_delay_s); failover_s =
   time from that moment to the first ACK over the backup path.
 
-Last line: one JSON object with events_per_s, vs_direct_ratio and failover_s.
+This process runs on the loop ``anfang run`` would pick (``--event-loop``), for the forwarder
+and the direct sender alike. Last line: one JSON object with events_per_s, vs_direct_ratio and
+failover_s.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import emit, filesystem_of
+from bench._common import add_event_loop_option, emit, filesystem_of
+from gateway import event_loop
 from gateway.config.loader import load_config
 from gateway.host import Gateway, InstanceState
 from gateway.model.event import Event
@@ -313,29 +316,30 @@ async def failover(home: Path, port: int) -> dict[str, Any]:
         await relay.close()
 
 
-def run(count: int) -> dict[str, Any]:
+def run(count: int, loop: event_loop.EventLoopChoice = "auto") -> dict[str, Any]:
+    """Each part on ``loop``, the gateway's and the direct sender's alike."""
     with tempfile.TemporaryDirectory(prefix="dc09-fwd-bench-", dir=REPO / "bench") as tmp:
         home = Path(tmp)
         port = free_port()
         centre = start_centre(port, home / "c1")
         try:
-            ceiling = asyncio.run(direct(port, count, DEFAULT_CONNECTIONS))
+            ceiling = event_loop.run(direct(port, count, DEFAULT_CONNECTIONS), loop)
         finally:
             stop_centre(centre)
         print(f"direct ingest: {ceiling}", flush=True)
-        prefill_s = asyncio.run(backlog(home / "site", count))
+        prefill_s = event_loop.run(backlog(home / "site", count), loop)
         print(f"backlog of {count} journaled in {prefill_s:.1f} s", flush=True)
         port = free_port()
         centre = start_centre(port, home / "c2")
         try:
-            forwarded = asyncio.run(forward(home / "site", port, count))
+            forwarded = event_loop.run(forward(home / "site", port, count), loop)
         finally:
             stop_centre(centre)
         print(f"forwarded: {forwarded}", flush=True)
         port = free_port()
         centre = start_centre(port, home / "c3")
         try:
-            switched = asyncio.run(failover(home / "fo", port))
+            switched = event_loop.run(failover(home / "fo", port), loop)
         finally:
             stop_centre(centre)
         print(f"failover: {switched}", flush=True)
@@ -350,14 +354,16 @@ def run(count: int) -> dict[str, Any]:
         "naks": forwarded["nak"],
         "connections": DEFAULT_CONNECTIONS,
         "filesystem": fs,
+        "event_loop": event_loop.resolve(loop),
     }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="a 5,000-event backlog (under a minute)")
+    add_event_loop_option(p)
     args = p.parse_args()
-    result = run(5_000 if args.quick else 100_000)
+    result = run(5_000 if args.quick else 100_000, args.event_loop)
     emit({"quick": args.quick, **result})
 
 

@@ -17,7 +17,9 @@ points/s the live devices on the shared line get than those on the clean one, me
 warm-up that includes the dead unit's first timeout (steady state). Running both at once keeps
 other load on the machine from deciding the figure (while the dead line waits, the clean line
 gets the CPU, so the figure errs high).
-The journal is not in the loop (see bench/journal.py for it). Last line: one JSON object.
+The journal is not in the loop (see bench/journal.py for it). This process runs on the loop
+``anfang run`` would pick (``--event-loop``), the plugin and the naive loop alike; the server
+keeps asyncio's. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import emit
+from bench._common import add_event_loop_option, emit
+from gateway import event_loop
 from plugins.modbus.adapter import Endpoint, ModbusLink
 from plugins.modbus.config import DEFAULT_PROBE_INTERVAL_S, DEFAULT_TIMEOUT_MS
 from plugins.modbus.loader import load_profile, parse_profile
@@ -309,11 +312,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="shorter runs (under a minute)")
     p.add_argument("--serve", nargs=1, metavar="PORT", help=argparse.SUPPRESS)
+    add_event_loop_option(p)
     args = p.parse_args()
     if args.serve:
         serve(int(args.serve[0]))
         return
-    emit(asyncio.run(run(args.quick)))
+    result = event_loop.run(run(args.quick), args.event_loop)
+    emit({**result, "event_loop": event_loop.resolve(args.event_loop)})
 
 
 if __name__ == "__main__":

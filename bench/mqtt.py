@@ -9,7 +9,8 @@ in-flight window, to the same broker, in the same run.
   publishes awaiting their PUBACK at once; nothing read, nothing committed (the ceiling).
 
 A full run also sweeps the window (1 … 128) to show where it stops paying. mosquitto runs on a
-free port on 127.0.0.1 with persistence off. Last line: one JSON object.
+free port on 127.0.0.1 with persistence off. Both run on the loop ``anfang run`` would pick
+(``--event-loop``). Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiomqtt
 
-from bench._common import emit
+from bench._common import add_event_loop_option, emit
+from gateway import event_loop
 from gateway.config.loader import load_config
 from gateway.host import Gateway
 from gateway.journal import Journal
@@ -208,5 +210,7 @@ async def main(quick: bool) -> dict[str, Any]:
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="shorter run (under a minute)")
+    add_event_loop_option(p)
     args = p.parse_args()
-    emit(asyncio.run(main(args.quick)))
+    result = event_loop.run(main(args.quick), args.event_loop)
+    emit({**result, "event_loop": event_loop.resolve(args.event_loop)})
