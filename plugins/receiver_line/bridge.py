@@ -74,6 +74,24 @@ Heard = Callable[[], Awaitable[None]]
 """The receiver spoke (its supervision); nothing to journal unless it was offline."""
 
 
+def account_for(accounts: dict[str, Account], number: str, default_site: str) -> Account:
+    """The configured account, or one as first heard (unknown, under the default site)."""
+    number = number.upper()
+    known = accounts.get(number)
+    if known is not None:
+        return known
+    return Account(number, default_site, known=False)
+
+
+def account_of(message: Message, accounts: dict[str, Account], default_site: str) -> Account | None:
+    """The panel a line speaks for; None for heartbeats and the receiver's own lines."""
+    if isinstance(message, CidLine):
+        return account_for(accounts, message.account, default_site)
+    if isinstance(message, SiaLine) and not message.internal:
+        return account_for(accounts, message.account, default_site)
+    return None
+
+
 class Bridge:
     def __init__(
         self,
@@ -102,11 +120,7 @@ class Bridge:
         self._refusals_logged = 0
 
     def account(self, number: str) -> Account:
-        number = number.upper()
-        known = self.accounts.get(number)
-        if known is not None:
-            return known
-        return Account(number, self.default_site, known=False)
+        return account_for(self.accounts, number, self.default_site)
 
     async def handle(self, item: bytes | LineError) -> bytes | None:
         """The answer to one line (or to the splitter's error), or None for no answer."""
@@ -122,20 +136,12 @@ class Bridge:
             await self._alive()
             self.counters["heartbeats"] += 1
             return ACK
-        account = self._account_of(message)
+        account = account_of(message, self.accounts, self.default_site)
         if account is not None and not account.known and self.config.strict:
             self.counters["nak_unknown_account"] += 1
             self._log_refusal("unknown account refused (strict)", account=account.account)
             return NAK
         return await self._accept(message, account)
-
-    def _account_of(self, message: Message) -> Account | None:
-        """The panel a line speaks for; None for the receiver's own lines."""
-        if isinstance(message, CidLine):
-            return self.account(message.account)
-        if isinstance(message, SiaLine) and not message.internal:
-            return self.account(message.account)
-        return None
 
     async def _accept(self, message: Message, account: Account | None) -> bytes | None:
         fp = fingerprint(message.raw)
