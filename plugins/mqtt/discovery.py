@@ -16,7 +16,9 @@ import re
 from typing import Any
 
 from gateway.model.entities import Area, Device, Point
+from gateway.sdk.site_view import SiteView
 from plugins.mqtt.delivery import Message
+from plugins.mqtt.memo import Memo
 from plugins.mqtt.topics import Topics
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
@@ -71,9 +73,40 @@ class Discovery:
         self.version = version
         self._published: dict[str, bytes] = {}
         self._sensors: set[tuple[str, str]] = set()
+        self._built: Memo[Message | None] = Memo()
 
     def forget(self) -> None:
         self._published.clear()
+
+    def configs(self, site: SiteView) -> list[Message]:
+        """Every discovery config for the site: its areas, zones and doors, and the sensors
+        seen so far. Each is built again only when its entity changed, or the facts of its
+        device that it shows (address, name, kind, vendor): not on every ``last_seen``."""
+        devices, memo = site.devices, self._built
+        out: list[Message | None] = []
+        for area in site.areas.values():
+            panel = devices.get(area.device) if area.device else None
+            out.append(
+                memo.get(("area", area.address), (area, _shown(panel)), self.area, area, panel)
+            )
+        for point in site.points.values():
+            owner = devices.get(point.address.rsplit("/", 1)[0])  # site/device/point
+            out.append(
+                memo.get(
+                    ("point", point.address),
+                    (point, _shown(owner)),
+                    self.binary_sensor,
+                    point,
+                    owner,
+                )
+            )
+        for source, key in self.sensors:
+            owner = devices.get("/".join(source.split("/")[:2]))
+            out.append(
+                memo.get(("sensor", source, key), _shown(owner), self.sensor, source, key, owner)
+            )
+        memo.sweep()
+        return [m for m in out if m is not None]
 
     def topic(self, component: str, oid: str) -> str:
         return f"{self.prefix}/{component}/{self.node}/{oid}/config"
@@ -185,3 +218,11 @@ class Discovery:
 
     def published(self, message: Message) -> None:
         self._published[message.topic] = message.payload
+
+
+def _shown(device: Device | None) -> tuple[str, str | None, str, str | None] | None:
+    """What a config shows of its device; not its status or last_seen, which change every
+    second on a busy panel."""
+    if device is None:
+        return None
+    return device.address, device.name, device.kind, device.vendor

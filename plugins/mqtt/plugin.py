@@ -292,20 +292,7 @@ class MqttPlugin(Plugin[MqttConfig]):
 
     def _discovery_configs(self) -> list[Message]:
         assert self.discovery is not None
-        devices, points = self._site.devices, self._site.points
-        out = [
-            self.discovery.area(area, devices.get(area.device) if area.device else None)
-            for area in self._areas()
-        ]
-        for point in points.values():
-            owner = devices.get("/".join(point.address.split("/")[:2]))
-            message = self.discovery.binary_sensor(point, owner)
-            if message is not None:
-                out.append(message)
-        for source, key in self.discovery.sensors:
-            owner = devices.get("/".join(source.split("/")[:2]))
-            out.append(self.discovery.sensor(source, key, owner))
-        return out
+        return self.discovery.configs(self._site)
 
     def _telemetry_seen(self, source: str, values: dict[str, float]) -> list[Message]:
         """New numeric values announce their sensor before their first reading."""
