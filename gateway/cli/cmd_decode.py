@@ -119,7 +119,8 @@ def _configured_decoder(
     candidates = [
         entry.id
         for entry in loaded.gateway.plugins
-        if entry.id in loaded.plugin_configs
+        if entry.enabled
+        and entry.id in loaded.plugin_configs
         and entry.plugin in installed.classes
         and spec in installed.classes[entry.plugin].codecs
     ]
@@ -139,7 +140,10 @@ def _configured_decoder(
         chosen = candidates[0]
     else:
         return None
-    return spec.configured(loaded.plugin_configs[chosen], loaded.gateway.site.id)
+    try:
+        return spec.configured(loaded.plugin_configs[chosen], loaded.gateway.site.id)
+    except TypeError as exc:  # another plugin offers the same codec with its own config
+        raise UsageError(f"instance {chosen} cannot decode {spec.name}: {exc}") from None
 
 
 def _print_list(installed: InstalledPlugins) -> None:

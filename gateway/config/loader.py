@@ -26,7 +26,8 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 @dataclass
 class LoadedConfig:
-    """The validated gateway config plus each enabled instance's validated plugin config."""
+    """The validated gateway config plus each instance's validated plugin config (disabled
+    instances' too: a config is checked whole, so enabling one later cannot surprise)."""
 
     gateway: GatewayConfig
     source: str

@@ -9,8 +9,9 @@ error, so the codec keeps one error type.
 
 With a receiver's config (``anfang decode sia-dc09 -c anfang.yaml``) the frame is decoded as
 that receiver would: its accounts' keys, its variants, each account's site and time zone, and
-the DUH it would answer for a frame it reads but refuses. Still no timestamp window (a capture
-is old by the time it is decoded) and no de-duplication.
+the DUH it would answer for a frame it reads but refuses (strict mode's unknown accounts, a
+plain frame for a keyed account, a data block with no event it can process). Still no
+timestamp window (a capture is old by the time it is decoded) and no de-duplication.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ def decode_as_receiver(config: ReceiverConfig, site: str) -> Decoder:
         if refusal is not None:
             fields["answer"] = f"DUH: {refusal[1]}"
             return Decoded(fields, [])
-        events = _events(message, account.decode_context(ctx.now))
+        try:
+            events = to_events(message, account.decode_context(ctx.now))
+        except CodecError as exc:  # read correctly, but no event in it: DUH, as the receiver
+            fields["answer"] = f"DUH: data block {message.data!r} cannot be processed: {exc}"
+            return Decoded(fields, [])
         fields["answer"] = "ACK"  # inside the timestamp window, which is not checked here
         return Decoded(fields, events)
 

@@ -7,8 +7,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from plugins.sia_dc09.dc09 import Key, build_frame
+import pytest
+from pydantic import BaseModel
+
+from gateway.config.loader import load_config
+from gateway.sdk.codec import DecodeContext
+from gateway.sdk.discovery import discover
+from plugins.sia_dc09.codec import decode_as_receiver
+from plugins.sia_dc09.config import ReceiverConfig
+from plugins.sia_dc09.dc09 import Dc09Error, Key, build_frame
 from tests.cli.helpers import anfang, assert_clean_error, json_lines
+from tests.plugins.sia_dc09.test_receiver import KEY_TEXT, send_tcp, start_gateway
 
 KEY = "000102030405060708090A0B0C0D0E0F"
 STAMP = datetime(2026, 11, 23, 6, 30, 0, tzinfo=UTC)
@@ -147,3 +156,79 @@ def test_instance_is_refused_for_a_codec_that_decodes_the_same_everywhere(tmp_pa
     )  # fmt: skip
     assert_clean_error(result, 2)
     assert "contact-id decodes the same for every instance" in result.stderr
+
+
+async def test_the_decoder_answers_as_the_running_receiver_does(tmp_path: Path) -> None:
+    """The same frames to a real receiver over TCP and to its configured decoder: every frame
+    the decoder reads gets the answer it predicts, and every frame it cannot read is refused."""
+    now = datetime.now(UTC)
+    frames = [
+        build_frame("SIA-DCS", 1, "1234", "#1234|Nri1/BA012", timestamp=now),
+        build_frame("SIA-DCS", 2, "5678", "#5678|Nri1/BA001", timestamp=now),  # plain, keyed
+        build_frame(
+            "SIA-DCS", 3, "5678", "#5678|NFA002", timestamp=now, key=Key.from_hex(KEY_TEXT)
+        ),
+        build_frame("SIA-DCS", 4, "4321", "#4321|NBA003", timestamp=now),  # unknown, strict
+        build_frame("SIA-DCS", 5, "1234", "#1234|Nri1/", timestamp=now),  # no event in it
+        build_frame(
+            "SIA-DCS", 6, "5678", "#5678|NFA002", timestamp=now, key=Key.from_hex("AB" * 16)
+        ),
+        build_frame("SIA-DCS", 7, "9ABC", "#9ABC|NTA004", timestamp=now),
+    ]
+    gw = await start_gateway(tmp_path, strict=True)
+    try:
+        answers = await send_tcp(gw, *frames)
+    finally:
+        await gw.stop()
+    config = load_config(tmp_path / "anfang.yaml", discover().classes).plugin_configs["rx"]
+    assert isinstance(config, ReceiverConfig)
+    decode = decode_as_receiver(config, "hq")
+
+    predicted = []
+    for frame in frames:
+        try:
+            decoded = decode(frame, DecodeContext(site="hq", now=now))
+        except Dc09Error:
+            predicted.append("refused")
+            continue
+        predicted.append(decoded.message["answer"].split(":")[0])
+    tokens = [answer.split(b'"')[1].decode().lstrip("*") for answer in answers]  # ACK, NAK, DUH
+    actual = ["refused" if token == "NAK" else token for token in tokens]
+    assert predicted == ["ACK", "DUH", "ACK", "DUH", "DUH", "refused", "ACK"], predicted
+    assert actual == predicted
+
+
+def test_a_disabled_instance_does_not_decode(tmp_path: Path) -> None:
+    config = tmp_path / "anfang.yaml"
+    config.write_text(
+        CONFIG.replace("    plugin: sia_dc09\n", "    plugin: sia_dc09\n    enabled: false\n")
+        + "  - id: rx2\n    plugin: sia_dc09\n    config: {tcp_port: 0, "
+        "accounts: [{account: '1234', site: branch-9}]}\n"
+    )
+    (line,) = decode(config, frame(12, "1234", "#1234|Nri1/BA012"))
+    assert line["events"][0]["source"] == "branch-9/acct-1234/zone-12"  # rx2, not rx
+
+
+def test_an_instance_whose_config_the_codec_cannot_take_is_a_usage_error() -> None:
+    """Two plugins may offer the same codec; only its own plugin's config configures it."""
+    from gateway.cli.cmd_decode import _configured_decoder
+    from gateway.cli.common import UsageError
+    from gateway.config.loader import LoadedConfig
+    from gateway.config.schema import GatewayConfig
+    from gateway.sdk.discovery import InstalledPlugins
+    from plugins.sia_dc09.codec import CODECS
+    from plugins.sia_dc09.plugin import SiaDc09Plugin
+
+    class OtherConfig(BaseModel):
+        pass
+
+    class Other(SiaDc09Plugin):
+        name = "other_receiver"
+
+    gateway = GatewayConfig.model_validate(
+        {"site": {"id": "hq"}, "plugins": [{"id": "x", "plugin": "other_receiver"}]}
+    )
+    loaded = LoadedConfig(gateway, "test", plugin_configs={"x": OtherConfig()})
+    installed = InstalledPlugins(classes={"other_receiver": Other})
+    with pytest.raises(UsageError, match="instance x cannot decode sia-dc09"):
+        _configured_decoder(CODECS[0], installed, loaded, None)
