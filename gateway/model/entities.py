@@ -22,7 +22,7 @@ class DeviceStatus(StrEnum):
 class Device(BaseModel):
     """A physical or logical device; ``local_id`` is the plugin's own identifier for it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: Literal[1] = 1
     address: AddressStr
@@ -46,7 +46,7 @@ class Device(BaseModel):
 class Point(BaseModel):
     """A zone, output, reader, door or other point of a device."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: Literal[1] = 1
     address: AddressStr
@@ -68,7 +68,7 @@ class ArmingState(StrEnum):
 class Area(BaseModel):
     """A partition: groups points and carries arming state, bypasses and latched alarms."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: Literal[1] = 1
     site: str = Field(max_length=64)

@@ -3,9 +3,9 @@
 The state pass runs every second over the whole site. On a site of 2,000 panels and 8,000
 zones, building every status payload and discovery config again to compare its bytes took about
 a quarter of a second of the event loop each time, though nothing had changed: a stall every
-second for every alarm, ACK and stream the gateway carries. Registry entities are immutable and
-replaced when they change, so "the same inputs" is mostly an identity check, and an equal copy
-(an isolated plugin's fresh site view) compares equal field by field.
+second for every alarm, ACK and stream the gateway carries. Registry entities are frozen
+models, replaced when they change, so "the same inputs" is mostly an identity check, and an
+equal copy (an isolated plugin's fresh site view) compares equal field by field.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.model.entities import Device, Point
+from gateway.model.entities import Area, ArmingState, Device, Point
 from gateway.sdk.site_view import SiteView
 from plugins.mqtt.delivery import Message
 from plugins.mqtt.discovery import Discovery
@@ -90,3 +90,14 @@ def test_zone_configs_follow_their_panels_name_but_not_its_last_seen() -> None:
         "hq_acct-1_zone-2",
     ]
     assert all(b'"name":"Bank vault panel"' in m.payload for m in changed)
+
+
+def test_an_area_is_built_again_when_its_arming_changes() -> None:
+    state = RetainedState(Topics("anfang"))
+    vault = Area(site="hq", name="vault")
+    published(state.changes([], [vault]), state)
+    assert state.changes([], [vault]) == [] and state.built.built == 1
+    armed = vault.model_copy(update={"arming": ArmingState.AWAY, "changed_at": NOW})
+    (message,) = state.changes([], [armed])
+    assert message.topic == "anfang/areas/hq/vault/state"
+    assert b'"arming":"away"' in message.payload and state.built.built == 2
