@@ -21,9 +21,15 @@ from pathlib import Path
 from gateway.model.event import Event
 from gateway.sdk.codec import CodecError, CodecSpec, DecodeContext, Decoded, Decoder
 from plugins.sia_dc09.config import ReceiverConfig
-from plugins.sia_dc09.dc09 import DEFAULT, Dc09Error, Dc09Message, Reason, Variants, parse_frame
+from plugins.sia_dc09.dc09 import DEFAULT, Dc09Error, Dc09Message, Reason, parse_frame
 from plugins.sia_dc09.mapping import to_events
-from plugins.sia_dc09.receiver import accounts_from, parse_for_account, refusal_of
+from plugins.sia_dc09.receiver import (
+    accounts_from,
+    key_lookup,
+    parse_for_account,
+    receiver_variants,
+    refusal_of,
+)
 
 
 def decode_dc09(frame: bytes, ctx: DecodeContext) -> Decoded:
@@ -34,12 +40,12 @@ def decode_dc09(frame: bytes, ctx: DecodeContext) -> Decoded:
 def decode_as_receiver(config: ReceiverConfig, site: str) -> Decoder:
     """The decoder of a receiver with ``config`` at ``site`` (``CodecSpec.configured``)."""
     accounts = accounts_from(config, site)
-    variants = Variants(
-        binary_crc=config.variants.binary_crc, decimal_length=config.variants.decimal_length
-    )
+    keys, variants = key_lookup(accounts), receiver_variants(config)
 
     def decode(frame: bytes, ctx: DecodeContext) -> Decoded:
-        message, account = parse_for_account(frame, accounts, site, variants, config.max_frame)
+        message, account = parse_for_account(
+            frame, accounts, keys, site, variants, config.max_frame
+        )
         fields = message.to_dict()
         fields["account_known"] = account.known
         fields["device"] = account.device

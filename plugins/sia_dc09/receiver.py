@@ -31,6 +31,7 @@ from plugins.sia_dc09.dc09 import (
     Dc09Error,
     Dc09Message,
     Key,
+    KeyLookup,
     Reason,
     Token,
     Variant,
@@ -80,10 +81,25 @@ class Account:
         return account_decode_context(self.site, self.device, self.known, now)
 
 
-def accounts_from(config: ReceiverConfig, default_site: str) -> dict[str, Account]:
-    variants = Variants(
+def receiver_variants(config: ReceiverConfig) -> Variants:
+    """The vendor variants a receiver accepts from every panel (an account adds its zone)."""
+    return Variants(
         binary_crc=config.variants.binary_crc, decimal_length=config.variants.decimal_length
     )
+
+
+def key_lookup(accounts: dict[str, Account]) -> KeyLookup:
+    """``account -> key`` over the configured accounts, for the parser."""
+
+    def key_for(number: str) -> Key | None:
+        known = accounts.get(number.upper())
+        return known.key if known else None
+
+    return key_for
+
+
+def accounts_from(config: ReceiverConfig, default_site: str) -> dict[str, Account]:
+    variants = receiver_variants(config)
     out = {}
     for a in config.accounts:
         key = _key(a)
@@ -114,21 +130,18 @@ def account_for(
 def parse_for_account(
     frame: bytes,
     accounts: dict[str, Account],
+    keys: KeyLookup,
     default_site: str,
     variants: Variants,
     max_bytes: int,
 ) -> tuple[Dc09Message, Account]:
-    """Parse a frame with its account's key, and again in its panel's time zone when the
-    account sends local time (the header names the account, the account the zone)."""
-
-    def key_for(number: str) -> Key | None:
-        known = accounts.get(number.upper())
-        return known.key if known else None
-
-    message = parse_frame(frame, keys=key_for, variants=variants, max_bytes=max_bytes)
+    """Parse a frame with its account's key (``keys``: :func:`key_lookup` of ``accounts``),
+    and again in its panel's time zone when the account sends local time (the header names
+    the account, the account the zone)."""
+    message = parse_frame(frame, keys=keys, variants=variants, max_bytes=max_bytes)
     account = account_for(accounts, message.account, default_site, variants)
     if account.variants.local_time is not None:  # this panel sends local time
-        message = parse_frame(frame, keys=key_for, variants=account.variants, max_bytes=len(frame))
+        message = parse_frame(frame, keys=keys, variants=account.variants, max_bytes=len(frame))
     return message, account
 
 
@@ -186,9 +199,8 @@ class Receiver:
         self._monotonic = monotonic
         self.counters = counters
         self.dedup = Deduplicator(config.dedup_window_s)
-        self._variants = Variants(
-            binary_crc=config.variants.binary_crc, decimal_length=config.variants.decimal_length
-        )
+        self._variants = receiver_variants(config)
+        self._keys = key_lookup(accounts)
         self._early = timedelta(seconds=config.window_past_s)
         self._late = timedelta(seconds=config.window_future_s)
 
@@ -200,7 +212,12 @@ class Receiver:
         now = self._now()
         try:
             message, account = parse_for_account(
-                frame, self.accounts, self.default_site, self._variants, self.config.max_frame
+                frame,
+                self.accounts,
+                self._keys,
+                self.default_site,
+                self._variants,
+                self.config.max_frame,
             )
             fp = None if message.token is Token.NULL else frame_fingerprint(message)
             repeat = fp is not None and self.dedup.is_repeat(fp, self._monotonic())
@@ -326,6 +343,8 @@ __all__ = [
     "account_for",
     "accounts_from",
     "binary_crc_of",
+    "key_lookup",
     "parse_for_account",
+    "receiver_variants",
     "refusal_of",
 ]
