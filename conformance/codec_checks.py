@@ -135,7 +135,11 @@ def _check_fuzz(spec: CodecSpec, prefix: str, examples: int) -> CheckResult:
         from hypothesis import strategies as st
     except ImportError:
         return CheckResult(
-            name, Status.FAIL, "hypothesis is needed: pip install 'anfang-gateway[kit]'"
+            name,
+            Status.FAIL,
+            "hypothesis is needed: pip install 'anfang-gateway[kit]' (in a checkout of the "
+            "gateway: pip install -e '.[kit]'; a plugin made by 'anfang plugins new' brings "
+            "it with its [test] extra)",
         )
     seeds: list[bytes] = []
     if spec.vectors is not None:

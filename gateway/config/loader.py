@@ -181,7 +181,11 @@ def _check_plugins(loaded: LoadedConfig, plugin_classes: Mapping[str, Any]) -> l
             installed = ", ".join(sorted(plugin_classes)) or "none"
             issues.append(
                 ConfigIssue(
-                    f"{where}.plugin", f"unknown plugin {inst.plugin!r} (installed: {installed})"
+                    f"{where}.plugin",
+                    f"unknown plugin {inst.plugin!r} (installed: {installed}). A plugin is found "
+                    "through its distribution's 'anfang.plugins' entry point: install it into "
+                    "this Python (pip install anfang-plugin-NAME, or pip install -e DIR for one "
+                    "being written); 'anfang plugins' lists what is installed",
                 )
             )
             continue

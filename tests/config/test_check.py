@@ -35,6 +35,11 @@ BROKEN = [
         "plugins[0].plugin",
         "unknown plugin 'nope'",
     ),
+    (  # what to do about it: a plugin is installed, not merely put on the path
+        "site: {id: hq}\nplugins: [{id: a, plugin: nope}]",
+        "plugins[0].plugin",
+        "'anfang.plugins' entry point: install it into this Python",
+    ),
     (
         "site: {id: hq}\nplugins: [{id: a, plugin: demo, config: {interval_s: fast}}]",
         "plugins[0].config.interval_s",
