@@ -90,12 +90,11 @@ def ruff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def mypy_strict(cwd: Path, *targets: str, scratch: Path) -> subprocess.CompletedProcess[str]:
-    """``mypy --strict`` with the gateway as an installed, typed dependency (errors not its own)."""
-    config = scratch / "mypy.ini"
-    config.write_text("[mypy]\nstrict = True\n[mypy-gateway.*]\nfollow_imports = silent\n")
+    """mypy as the distribution's own ``pyproject.toml`` sets it (strict, the gateway a typed
+    dependency); MYPYPATH because mypy cannot see through an editable install's import hook."""
     cache = scratch / "mypy-cache"
     return subprocess.run(
-        [MYPY, "--config-file", str(config), "--cache-dir", str(cache), *targets],
+        [MYPY, "--cache-dir", str(cache), *targets],
         cwd=cwd,
         env={**os.environ, "MYPYPATH": str(REPO)},
         capture_output=True,
@@ -161,6 +160,7 @@ def test_generated_code_is_ruff_clean_and_mypy_strict(generated: Path, tmp_path:
     assert generate("a" * 15 + "_" + "b" * 15, longest).returncode == 0
     lint = ruff(longest, "check", "--isolated")
     assert lint.returncode == 0, lint.stdout
+    assert "strict = true" in (generated / "pyproject.toml").read_text()
     typed = mypy_strict(generated, PACKAGE, "tests", scratch=tmp_path)
     assert typed.returncode == 0, typed.stdout
 
@@ -183,6 +183,14 @@ def test_installed_plugin_is_listed_decodes_and_passes_its_own_tests(
     assert decoded.returncode == 0, decoded.stderr
     (event,) = json.loads(decoded.stdout)["events"]
     assert (event["kind"], event["source"]) == ("intrusion", "site/acct-1234/zone-5")
+    clash = tmp_path / "clash.yaml"  # the template says where it listens: a clash is caught
+    clash.write_text(
+        "site: {id: hq}\napi: {port: 18099}\n"
+        f"plugins: [{{id: fire, plugin: {NAME}, config: {{port: 18099}}}}]\n"
+    )
+    checked = anfang("check", "-c", clash, env=env_with(site))
+    assert checked.returncode == 2, checked.stdout
+    assert "TCP port 18099 on 127.0.0.1 is already taken by api.port" in checked.stderr
     tests = run_pytest(sorted((generated / "tests").glob("test_*.py")), site, tmp_path)
     assert tests.returncode == 0, tests.stdout[-4000:]
     assert " passed" in tests.stdout and " failed" not in tests.stdout
