@@ -8,11 +8,13 @@ owner is not known yet, one that some configured plugin supports.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
 from gateway.config.errors import ConfigIssue
 from gateway.config.schema import GatewayConfig
+from gateway.journal.filters import kind_matches
 from gateway.model.entities import Device
 from gateway.model.kinds import KindError, KindRegistry
 from gateway.registry.areas import AREA_ACTIONS
@@ -141,6 +143,7 @@ def check_rule_references(
             issues.append(ConfigIssue(f"{where}.action", _no_plugin(action, offered)))
 
     for i, rule in enumerate(gateway.rules):
+        _check_kinds(i, rule, kinds, issues)
         _check_rule(i, rule, check_area, addresses, issues)
         check_actions(f"rules[{i}].then", rule.then)
     for i, cls in enumerate(gateway.incidents.classes):
@@ -151,6 +154,35 @@ def check_rule_references(
 
 def _is_notifier(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, NotifierPlugin)
+
+
+def _check_kinds(i: int, rule: Rule, kinds: KindRegistry, issues: list[ConfigIssue]) -> None:
+    """A kind pattern no kind matches, or phases none of its kinds take: a rule that can never
+    fire, a siren that never sounds. The kinds are the core table's and every installed
+    plugin's (an event of any other kind is refused when it is published)."""
+    names = [spec.name for spec in kinds]
+    phases = {phase.value for phase in rule.when.phase}
+    for pattern in rule.when.kind:
+        matched = [spec for spec in kinds if kind_matches(pattern, spec.name)]
+        if not matched:
+            near = difflib.get_close_matches(pattern, names, n=3, cutoff=0.75)
+            hint = f"; did you mean {' or '.join(near)}?" if near else " (see docs/event-kinds.md)"
+            issues.append(
+                ConfigIssue(
+                    f"rules[{i}].when.kind",
+                    f"no kind is {pattern!r} or under it, so the rule can never fire{hint}",
+                )
+            )
+            continue
+        taken = {phase.value for spec in matched for phase in spec.phases}
+        if phases and not phases & taken:
+            issues.append(
+                ConfigIssue(
+                    f"rules[{i}].when.phase",
+                    f"{pattern!r} events never have phase {' or '.join(sorted(phases))} "
+                    f"(they take: {', '.join(sorted(taken))}), so the rule can never fire",
+                )
+            )
 
 
 def _check_rule(

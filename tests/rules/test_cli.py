@@ -234,6 +234,31 @@ def test_check_rejects_a_missing_area_and_an_unknown_derived_kind(
     assert "rules[2].then[0].event.kind: kind 'intrusion.imagined' is not registered" in err
 
 
+def test_check_rejects_rules_that_can_never_fire(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelled kind, or a phase the kind never takes, once passed check: a siren that
+    never sounds. Globs and prefixes that match something still pass."""
+    extra = (
+        "  - name: typo\n    when: {kind: intrusoin}\n    then: [{event: {kind: intrusion}}]\n"
+        "  - name: never-alarm\n    when: {kind: access.granted, phase: alarm}\n"
+        "    then: [{event: {kind: intrusion}}]\n"
+        "  - name: nothing-near\n    when: {kind: 'qqq.*'}\n    then: [{event: {kind: intrusion}}]\n"
+        "  - name: fine\n    when: {kind: ['panic', 'trouble.*'], phase: [alarm]}\n"
+        "    then: [{event: {kind: intrusion}}]\n"
+    )
+    cfg = write(tmp_path, BANK + extra)
+    assert main(["--data-dir", str(tmp_path / "empty"), "check", "-c", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "rules[2].when.kind: no kind is 'intrusoin' or under it, so the rule can never fire; "
+        "did you mean intrusion?" in err
+    )
+    assert "rules[3].when.phase: 'access.granted' events never have phase alarm" in err
+    assert "rules[4].when.kind: no kind is 'qqq.*'" in err and "event-kinds.md" in err
+    assert "rules[5]" not in err
+
+
 def test_check_uses_what_the_registry_knows_of_devices(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
