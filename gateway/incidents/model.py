@@ -20,6 +20,8 @@ from gateway.model.event import Event
 MAX_TRIGGERS = 100
 """Alarm ids kept on an incident; a chattering zone counts on in ``alarm_count``."""
 MAX_NOTES = 200
+"""Notes kept on an incident (the first ones); later ones count on in ``notes_omitted`` and,
+like every note, are in the journal as ``incident.noted`` records."""
 
 
 class IncidentState(StrEnum):
@@ -83,6 +85,10 @@ class Incident(BaseModel):
     next_escalation_at: UtcDatetime | None = None
     police: PoliceReport = Field(default_factory=PoliceReport)
     notes: list[Note] = Field(default_factory=list)
+    notes_omitted: int = 0
+    """Notes beyond the first ``MAX_NOTES``: not repeated here, each one in the journal."""
+    notes_seq: int = 0
+    """The journal position of the last note counted, so a replay counts none twice."""
 
     @property
     def is_open(self) -> bool:
@@ -208,10 +214,16 @@ def _note_from(incident: Incident, event: Event) -> bool:
     text = event.data.get("note")
     if not isinstance(text, str) or not text or any(n.id == event.id for n in incident.notes):
         return False
+    if event.seq is not None:
+        if event.seq <= incident.notes_seq:
+            return False  # read again after a restart, or applied when it was written
+        incident.notes_seq = event.seq
     if len(incident.notes) < MAX_NOTES:
         incident.notes.append(
             Note(id=event.id, at=event.received_at, by=event.user or "system", text=text)
         )
+    elif event.seq is not None:  # only a journaled note can be counted once and for all
+        incident.notes_omitted += 1
     return True
 
 

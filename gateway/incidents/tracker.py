@@ -662,8 +662,8 @@ class IncidentTracker:
     ) -> None:
         await self._opening_written(incident.id)
         event = self._event(incident, kind, data, user=user, occurred_at=occurred_at)
-        await self._journal.append(event)
-        self._applied(apply(self.incidents, event))
+        seq = await self._journal.append(event)
+        self._applied(apply(self.incidents, event.model_copy(update={"seq": seq})))
         self._save()
 
     def _event(

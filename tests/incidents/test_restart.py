@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from gateway.incidents import model as incident_model
 from gateway.incidents.model import IncidentState
 from gateway.incidents.tracker import POSITION_KEY, POSITION_NS, STATE_NS
 from gateway.journal import Journal
@@ -115,5 +118,38 @@ async def test_stop_ends_the_escalation_loop_whenever_it_comes(tmp_path: Path) -
             loop_task.cancel()
             await asyncio.wait_for(asyncio.gather(loop_task, return_exceptions=True), 2)
             assert loop_task.cancelled(), turns
+    finally:
+        await gw.stop()
+
+
+async def test_notes_beyond_the_cap_are_counted_once_even_when_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incident keeps its first notes and counts the rest (each one is in the journal);
+    records read again after a crash count nothing twice."""
+    monkeypatch.setattr(incident_model, "MAX_NOTES", 2)
+    gw = await started(tmp_path, CLASSES)
+    start = gw.journal.committed_seq
+    await emit(gw, "panic", source="hq/panel-1/zone-1")
+    incident = await only_incident(gw)
+    for n in range(4):
+        noted = await gw.incidents.add_note(incident.id, "alice", f"note {n}")
+    assert [n.text for n in noted.notes] == ["note 0", "note 1"]
+    assert noted.notes_omitted == 2
+    await caught_up(gw)  # the tracker has read its own notes back from the journal
+    assert gw.incidents.get(incident.id).notes_omitted == 2
+    assert len(records(gw, "incident.noted")) == 4
+    await gw.stop()
+    state = StateDB(tmp_path / "data" / "state.sqlite3")  # as if it died before saving more
+    state.put(POSITION_NS, POSITION_KEY, start)
+    state.flush()
+    state.close()
+
+    gw = await started(tmp_path, CLASSES)
+    try:
+        await caught_up(gw)
+        again = gw.incidents.get(incident.id)
+        assert [n.text for n in again.notes] == ["note 0", "note 1"]
+        assert again.notes_omitted == 2
     finally:
         await gw.stop()
