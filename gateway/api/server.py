@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterator
 
 import structlog
@@ -13,6 +14,28 @@ from fastapi import FastAPI
 from gateway.config.schema import ApiConfig
 
 log = structlog.get_logger("anfang.api")
+
+
+class ApiStartError(OSError):
+    """The API could not listen where the config says; the message says what to change."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound here so that a taken port is an error that names the
+    setting to change, not uvicorn's log line and exit."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ApiStartError(
+            f"the API cannot listen on {host}:{port}: {exc.strerror or exc}. Set api.port (or "
+            "api.host) in anfang.yaml to a free one, or turn the API off with "
+            "api: {enabled: false}"
+        ) from None
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -53,7 +76,12 @@ class ApiServer:
         return self._config.port
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="api-server")
+        try:
+            sock = bind(self._config.host, self._config.port)
+        except ApiStartError:
+            self.app.state.reads.close()
+            raise
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api-server")
         while not self._server.started:
             if self._task.done():
                 self._task.result()  # raises why it could not start (port in use, bad cert)

@@ -143,7 +143,11 @@ class Gateway:
         self.incidents.start()
         self._start_rules()
         if self._serve_api and g.api.enabled:  # before plugins: a taken port fails fast
-            await self._start_api()
+            try:
+                await self._start_api()
+            except BaseException:
+                await self.stop()  # the journal says the gateway stopped; nothing left open
+                raise
         for inst in g.plugins:
             if inst.enabled:
                 self.start_instance(inst.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -99,6 +100,27 @@ async def test_run_refuses_a_truncated_journal_and_accepts_it_when_told(tmp_path
         assert reader.query(Filter.build(kinds=["test.periodic"]))  # the demo ran
     finally:
         reader.close()
+
+
+def test_a_taken_api_port_is_one_clear_error_and_a_clean_stop(tmp_path: Path) -> None:
+    """uvicorn used to log its own line and exit (status 3) with the journal left open."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = tmp_path / "anfang.yaml"
+        cfg.write_text(f"site: {{id: lab}}\napi: {{port: {port}}}\nplugins: []\n")
+        result = anfang("--data-dir", tmp_path / "data", "run", "-c", cfg)
+    assert result.returncode == 1
+    assert f"anfang: error: the API cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Set api.port (or api.host) in anfang.yaml" in result.stderr
+    assert "Traceback" not in result.stderr and "uvicorn" not in result.stderr
+    reader = JournalReader.open(tmp_path / "data")
+    try:
+        kinds = [r.kind for r in reader.query(Filter.build(kinds=["gateway"]))]
+    finally:
+        reader.close()
+    assert kinds == ["gateway.started", "gateway.stopped"]
 
 
 def test_run_shows_demo_events(tmp_path: Path) -> None:
