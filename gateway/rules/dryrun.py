@@ -85,6 +85,20 @@ def _plan(
             except KindError as exc:
                 problem = f"  (would fail: {exc})"
             lines.append(f"{indent}journal event {e.kind} ({e.phase.value}) from {source}{problem}")
+        elif action.incident is not None:
+            i = action.incident
+            note = f" with the note {render(i.note, values)!r}" if i.note else ""
+            if i.incident_class is not None:
+                lines.append(
+                    f"{indent}open a {i.incident_class} incident for the trigger (or join the "
+                    f"open one of its source and kind){note}"
+                )
+            else:
+                lines.append(f"{indent}note on the trigger's open incident{note}")
+        elif action.notify is not None:
+            n = action.notify
+            to = f" to {', '.join(n.to)}" if n.to else ""
+            lines.append(f"{indent}notify through {n.channel}{to}: {render(n.subject, values)!r}")
         elif action.wait is not None:
             lines.append(f"{indent}wait {action.wait:g} s")
         elif action.parallel is not None:

@@ -132,6 +132,41 @@ def test_dry_run_lists_matching_rules_their_commands_and_why_others_do_not(
     assert "after-hours-intrusion: if[1]: mon 2026-03-02 10:00 Asia/Shanghai is outside" in out
 
 
+def test_dry_run_lists_incident_and_notify_actions_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hold-up rule whose only actions were an incident and a notification showed as
+    matching with nothing under it."""
+    holdup = (
+        "  - name: hold-up\n    when: {kind: panic, phase: alarm}\n    then:\n"
+        "      - incident: {class: hold-up, note: 'silent alarm at {source}'}\n"
+        "      - incident: {note: 'second look'}\n"
+        "      - notify: {channel: duty, to: ['+8613800000000'], subject: 'HOLD-UP {source}'}\n"
+    )
+    cfg = write(tmp_path, BANK + holdup)
+    event = event_file(tmp_path, kind="panic.silent", source="branch-01/panel-1/zone-3")
+    code = main(
+        [
+            "--data-dir",
+            str(tmp_path / "none"),
+            "rules",
+            "test",
+            "-c",
+            str(cfg),
+            "--event",
+            str(event),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "open a hold-up incident for the trigger (or join the open one of its source and kind) "
+        "with the note 'silent alarm at branch-01/panel-1/zone-3'" in out
+    )
+    assert "note on the trigger's open incident with the note 'second look'" in out
+    assert "notify through duty to +8613800000000: 'HOLD-UP branch-01/panel-1/zone-3'" in out
+
+
 def test_dry_run_explains_a_disarmed_area_and_fills_in_templates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -243,7 +278,8 @@ def test_check_rejects_rules_that_can_never_fire(
         "  - name: typo\n    when: {kind: intrusoin}\n    then: [{event: {kind: intrusion}}]\n"
         "  - name: never-alarm\n    when: {kind: access.granted, phase: alarm}\n"
         "    then: [{event: {kind: intrusion}}]\n"
-        "  - name: nothing-near\n    when: {kind: 'qqq.*'}\n    then: [{event: {kind: intrusion}}]\n"
+        "  - name: nothing-near\n    when: {kind: 'qqq.*'}\n"
+        "    then: [{event: {kind: intrusion}}]\n"
         "  - name: fine\n    when: {kind: ['panic', 'trouble.*'], phase: [alarm]}\n"
         "    then: [{event: {kind: intrusion}}]\n"
     )
