@@ -157,6 +157,16 @@ async def test_event_queries_filter_and_page_by_seq(api: Api) -> None:
         )
     ).json()
     assert [e["data"]["n"] for e in rest["events"]] == [3, 4]
+    head = (await api.client.get("/api/v1/journal/head", headers=viewer)).json()["seq"]
+    assert rest["next_after"] == head  # a short page searched to the head: poll from there
+    none = await api.client.get("/api/v1/events", params={"kind": "fire"}, headers=viewer)
+    assert none.json() == {"events": [], "next_after": head}  # not 0: no rescan every poll
+    commands = (await api.client.get("/api/v1/commands", headers=viewer)).json()
+    assert commands["next_after"] == head  # none yet: the search still reached the head
+    for path in ("/api/v1/events", "/api/v1/events/sse", "/api/v1/commands"):
+        stale = await api.client.get(path, params={"after": head + 50}, headers=viewer)
+        assert stale.status_code == 409, path  # a cursor from another journal, not silence
+        assert f"beyond this journal's newest record (seq {head})" in stale.json()["detail"]
     naive = await api.client.get(
         "/api/v1/events", params={"since": "2026-01-01T00:00:00"}, headers=viewer
     )
@@ -216,6 +226,12 @@ async def test_websocket_stream_resumes_from_a_seq(api: Api) -> None:
     with pytest.raises(websockets.exceptions.InvalidStatus):
         async with websockets.connect(url):
             pass
+    head = (await api.client.get("/api/v1/journal/head", headers=headers)).json()["seq"]
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with websockets.connect(f"{url}?after={head + 9}", additional_headers=headers):
+            pass  # a position from another journal is refused before the upgrade
+    assert refused.value.response.status_code == 409
+    assert b"beyond this journal's newest record" in refused.value.response.body
 
 
 async def test_websocket_batches_are_arrays_in_order_and_match_the_query(api: Api) -> None:

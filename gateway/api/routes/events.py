@@ -26,6 +26,7 @@ from fastapi import (
 )
 from fastapi.responses import StreamingResponse
 
+from gateway.api.paging import next_after, refuse_beyond_head
 from gateway.api.security import require, require_ws
 from gateway.api.stream import event_json, lagging, pace, sse_message, ws_batch, ws_message
 from gateway.auth import Principal, Role
@@ -66,10 +67,13 @@ async def list_events(
     until: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
-    """A page of events in journal order; pass ``next_after`` as ``after`` for the next page."""
+    """A page of events in journal order; pass ``next_after`` as ``after`` for the next page
+    (see :func:`gateway.api.paging.next_after`)."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(422, f"query.{name}: needs a time zone (e.g. 2026-11-21T08:00:00Z)")
+    head = request.app.state.gateway.journal.committed_seq  # before the read: it sees this far
+    refuse_beyond_head(head, after)
     records = await request.app.state.reads.run(
         lambda reader: reader.query(
             query.filter,
@@ -80,7 +84,8 @@ async def list_events(
         )
     )
     events = [event_json(r) for r in records]
-    return {"events": events, "next_after": records[-1].seq if records else after}
+    seqs = [r.seq for r in records]
+    return {"events": events, "next_after": next_after(after, seqs, limit, head)}
 
 
 @router.get("/api/v1/events/sse")
@@ -99,6 +104,7 @@ async def stream_sse(
             raise HTTPException(400, "Last-Event-ID must be the seq of the last event received")
         start = int(last_event_id)
     journal = request.app.state.gateway.journal
+    refuse_beyond_head(journal.committed_seq, start)
     consumer = journal.subscribe(query.filter, after=start, wake_for_matches=True)
 
     async def events() -> AsyncIterator[bytes]:
@@ -141,8 +147,9 @@ async def stream_ws(
     ``batch=true``, a JSON array of those per message — whatever was ready at once, which is
     what keeps a busy feed cheap for the gateway and the client alike. A client far behind
     first gets ``{"lagging": {"behind": N, "at_seq": S}}``."""
-    await websocket.accept()
     journal = websocket.app.state.gateway.journal
+    refuse_beyond_head(journal.committed_seq, after)  # before the upgrade: a problem response
+    await websocket.accept()
     consumer = journal.subscribe(query.filter, after=after, wake_for_matches=True)
     loop = asyncio.get_running_loop()
     last_sent = 0.0

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from gateway.api.paging import next_after, refuse_beyond_head
 from gateway.api.security import require
 from gateway.auth import Principal, Role
 from gateway.journal import Filter, JournalRecord
@@ -20,12 +21,16 @@ def _json(record: JournalRecord) -> dict[str, Any]:
 
 
 async def _page(request: Request, types: list[str], after: int, limit: int) -> dict[str, Any]:
+    """A page as ``GET /api/v1/events`` gives one: a short page moves ``next_after`` to the
+    head it searched to, and a position beyond the head is refused."""
+    head = request.app.state.gateway.journal.committed_seq  # before the read: it sees this far
+    refuse_beyond_head(head, after)
     records = await request.app.state.reads.run(
         lambda reader: reader.query(Filter.build(types=types), after_seq=after, limit=limit)
     )
     return {
         "records": [_json(r) for r in records],
-        "next_after": records[-1].seq if records else after,
+        "next_after": next_after(after, [r.seq for r in records], limit, head),
     }
 
 
